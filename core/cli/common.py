@@ -1,0 +1,29 @@
+"""Options shared by several command groups, declared once so they read the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+F = Callable[..., Any]
+
+
+def identity_options(f: F) -> F:
+    """`--identity ID [--key-file PATH]`: who acts, and where their key lives.
+
+    Without --key-file the key comes from the OS keyring (the default for people);
+    a key file is for servers, gates and tests.
+    """
+    f = click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Use a 0600 key file instead of the OS keyring (servers, gates, tests).",
+    )(f)
+    f = click.option(
+        "--identity", "identity", required=True, help="Your identity, e.g. bob@example.com."
+    )(f)
+    return f

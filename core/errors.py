@@ -1,0 +1,35 @@
+"""The two roots of every error Foureyes raises.
+
+Callers (CLI, server, app) only ever need to catch these two: `InvalidData` for bad or
+refused data, carrying a stable machine `code` and a sentence for a person, and
+`TransportError` for network or storage trouble. Third-party exceptions are wrapped once,
+at the boundary, with ``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+
+class FoureyesError(Exception):
+    """Base of all Foureyes errors: a stable `code` plus a plain-language message."""
+
+    code: str = "error"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def diagnostics(self) -> str:
+        """The sentence shown to a person, prefixed by the code a machine can match."""
+        return f"[{self.code}] {self.message}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidData(FoureyesError):
+    """Data that is malformed, or a request that the rules refuse (fail closed)."""
+
+
+class TransportError(FoureyesError):
+    """A network, storage or keyring problem: the data may be fine, the path to it is not."""

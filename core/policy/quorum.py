@@ -1,0 +1,192 @@
+"""The quorum rules of SPEC §5, in one pure function shared by server, gate, verifier and app.
+
+`evaluate` takes the pinned policy, the proposal and its decisions as the signed bytes plus
+armored signatures, and an explicit `now`; it does no I/O and trusts nothing it is given.
+Every decision comes back either counted or refused with a stable code, in the order given,
+so the same input always yields the same verdict everywhere.
+
+Per decision, the first failing step decides its code:
+  (1) format        the decision bytes pass the strict reader
+  (2) signature     SSHSIG verifies under foureyes-decision-v1
+  (3) not_in_roster the verifying key belongs to a roster entry (identity comes from it)
+      reviewer_mismatch  the `reviewer` field names that roster identity
+  (4) binding       proposal, action, job_id, policy, expires_at equal the proposal's
+  (5) expired       decided_at ≤ expires_at
+  (6) key_not_valid the roster entry is valid at decided_at
+  (7) self_approval the reviewer is neither proposer nor requester
+  (8) not_eligible  the reviewer holds a group the rule names, if it names any
+  (9) duplicate_reviewer / duplicate_key  no counted decision has the same person or key
+  (10) shared_group with distinct_groups, no counted decision shares a group
+Outcome: one counted reject → rejected; ≥ approvals counted approves → approved;
+otherwise expired once now > expires_at, else pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.errors import InvalidData
+from core.formats import Decision, Proposal
+from core.policy.match import match_rule
+from core.policy.model import Policy, Rule
+from core.signing import verify
+
+DECISION_NAMESPACE = "foureyes-decision-v1"
+MAX_DECISIONS = 64
+
+PENDING, APPROVED, REJECTED, EXPIRED, DENIED, INVALID = (
+    "pending", "approved", "rejected", "expired", "denied", "invalid")
+
+
+@dataclass(frozen=True)
+class SignedDecision:
+    """A decision as it travels: the exact signed bytes and the armored SSHSIG."""
+
+    document: bytes
+    signature: str
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    position: int  # 1-based, in the order given
+    counted: bool
+    code: str  # "counted" or the refusal code
+    message: str
+    decision: Decision | None = None
+    reviewer: str | None = None  # from the roster, never from the document alone
+
+    @property
+    def verdict(self) -> str | None:
+        return self.decision.verdict if self.decision else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    message: str
+    rule: Rule | None = None
+    required: int = 0
+    approvals: int = 0
+    checks: tuple[DecisionCheck, ...] = field(default_factory=tuple)
+    code: str = ""  # for denied/invalid: why
+
+    @property
+    def counted(self) -> tuple[DecisionCheck, ...]:
+        return tuple(c for c in self.checks if c.counted)
+
+    @property
+    def final(self) -> bool:
+        return self.status != PENDING
+
+
+def proposal_problem(policy: Policy, proposal: Proposal) -> tuple[str, str, Rule | None]:
+    """('', '', rule) when the proposal stands under this policy, else (code, message, rule)."""
+    if proposal.policy != policy.hash:
+        return "policy_hash", "the proposal pins another policy than the one given", None
+    rule = match_rule(policy, proposal.route, proposal.params)
+    if rule is None and policy.default == "deny":
+        return "denied", f"no rule matches route {proposal.route} and the default is deny", None
+    ttl = policy.rule_ttl(rule)
+    if proposal.expires_at - proposal.created_at > ttl:
+        return ("ttl", f"the proposal lives longer than the {ttl} the policy allows "
+                f"({'rule ' + str(rule.index) if rule else 'default'})", rule)
+    return "", "", rule
+
+
+def evaluate(policy: Policy, proposal: Proposal, decisions: Sequence[SignedDecision],
+             now: datetime | None = None) -> Outcome:
+    """Count the decisions on ``proposal`` under ``policy`` and say where it stands at ``now``."""
+    code, message, rule = proposal_problem(policy, proposal)
+    if code:
+        return Outcome(DENIED if code == "denied" else INVALID, message, rule, code=code)
+    required = rule.approvals if rule is not None else 0
+    if len(decisions) > MAX_DECISIONS:
+        return Outcome(INVALID, f"more than {MAX_DECISIONS} decisions", rule, required,
+                       code="format")
+
+    checks: list[DecisionCheck] = []
+    counted: list[DecisionCheck] = []
+    for pos, sd in enumerate(decisions, start=1):
+        check = _check_one(policy, proposal, rule, sd, pos, counted)
+        checks.append(check)
+        if check.counted:
+            counted.append(check)
+
+    approves = sum(1 for c in counted if c.verdict == "approve")
+    rejects = [c for c in counted if c.verdict == "reject"]
+    if rejects:
+        status, msg = REJECTED, f"rejected by {rejects[0].reviewer}"
+    elif approves >= required:
+        status, msg = APPROVED, f"{approves} of {required} required approvals"
+    elif now is not None and now > proposal.expires_at:
+        status, msg = EXPIRED, f"expired with {approves} of {required} required approvals"
+    else:
+        status, msg = PENDING, f"{approves} of {required} required approvals so far"
+    return Outcome(status, msg, rule, required, approves, tuple(checks))
+
+
+def _refuse(pos: int, code: str, message: str, decision: Decision | None = None,
+            reviewer: str | None = None) -> DecisionCheck:
+    return DecisionCheck(pos, False, code, message, decision, reviewer)
+
+
+def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: SignedDecision,
+               pos: int, counted: Sequence[DecisionCheck]) -> DecisionCheck:
+    try:  # (1)
+        decision = Decision.from_bytes(sd.document)
+    except InvalidData as e:
+        return _refuse(pos, "format", f"decision {pos} is malformed: {e.message}")
+    try:  # (2)
+        key = verify(sd.signature, sd.document, DECISION_NAMESPACE)
+    except InvalidData as e:
+        return _refuse(pos, "signature", f"decision {pos}: {e.message}", decision)
+    approver = policy.approver_by_key(key)  # (3)
+    if approver is None:
+        return _refuse(pos, "not_in_roster",
+                       f"decision {pos} is signed by key {key.fingerprint}, "
+                       "which is not in the policy's roster", decision)
+    who = approver.identity
+    if decision.reviewer != who:
+        return _refuse(pos, "reviewer_mismatch",
+                       f"decision {pos} claims reviewer {decision.reviewer} but is signed "
+                       f"with the key of {who}", decision, who)
+    bound = {"proposal": proposal.hash, "action": proposal.action_hash,
+             "job_id": proposal.job_id, "policy": proposal.policy,
+             "expires_at": proposal.data["expires_at"]}
+    for name, expected in bound.items():  # (4)
+        if decision.data[name] != expected:
+            return _refuse(pos, "binding",
+                           f"decision {pos} by {who}: field {name!r} does not match the "
+                           "proposal", decision, who)
+    if decision.decided_at > proposal.expires_at:  # (5)
+        return _refuse(pos, "expired", f"decision {pos} by {who} was made after the proposal "
+                       "expired", decision, who)
+    if not approver.valid_at(decision.decided_at):  # (6)
+        return _refuse(pos, "key_not_valid", f"{who} was not a valid approver at "
+                       f"{decision.data['decided_at']}", decision, who)
+    if who in (proposal.proposer, proposal.requester):  # (7)
+        return _refuse(pos, "self_approval", f"{who} requested this action and cannot "
+                       "decide on it", decision, who)
+    if rule is not None and rule.groups and not set(rule.groups) & set(approver.groups):  # (8)
+        return _refuse(pos, "not_eligible", f"{who} holds none of the groups rule "
+                       f"{rule.index} requires ({', '.join(rule.groups)})", decision, who)
+    for other in counted:  # (9)
+        if other.reviewer == who:
+            return _refuse(pos, "duplicate_reviewer", f"{who} has already decided on this "
+                           "proposal; one person counts once", decision, who)
+        other_key = policy.approver(other.reviewer or "")
+        if other_key is not None and other_key.key == key:
+            return _refuse(pos, "duplicate_key", f"decision {pos} uses a key that already "
+                           "counted", decision, who)
+    if rule is not None and rule.distinct_groups:  # (10)
+        for other in counted:
+            other_groups = set(policy.approver(other.reviewer or "").groups)
+            shared = other_groups & set(approver.groups)
+            if shared:
+                return _refuse(pos, "shared_group", f"{who} shares group "
+                               f"{sorted(shared)[0]} with {other.reviewer}; this rule needs "
+                               "approvers from distinct groups", decision, who)
+    return DecisionCheck(pos, True, "counted", f"{decision.verdict} by {who} counted",
+                         decision, who)
