@@ -17,6 +17,7 @@ import nacl.public
 import nacl.signing
 
 from core.formats import Decision, Proposal, format_time, now_utc
+from core.log.note import LogSigner
 from core.signing import PublicKey, Signer
 
 REVIEWERS = ("bob@example.com", "carol@example.com", "dave@example.com")
@@ -51,21 +52,13 @@ approvals = 0
 """
 
 
-def log_verifier_key(name: str, public: bytes) -> str:
-    """SPEC §7 verifier key text, computed here so the sample needs no log module."""
-    import hashlib
-
-    key_hash = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
-    return f"{name}+{key_hash.hex()}+{base64.b64encode(b'\x01' + public).decode()}"
-
-
 @dataclass
 class SampleWorld:
     """Seeds for every actor, and the policy text that names their public keys."""
 
-    seeds: dict[str, bytes] = field(default_factory=dict)
+    signers: dict[str, Signer] = field(default_factory=dict)
     seal_secret: bytes = b""
-    log_seed: bytes = b""
+    log_signer: LogSigner | None = None
     rules: str = DEFAULT_RULES
     default: str = "deny"
     ttl: str = "30m"
@@ -75,13 +68,13 @@ class SampleWorld:
     def create(cls, **kwargs: Any) -> SampleWorld:
         world = cls(**kwargs)
         for ident in (REQUESTER, *REVIEWERS, GATE):
-            world.seeds[ident] = nacl.signing.SigningKey.generate().encode()
+            world.signers.setdefault(ident, Signer(nacl.signing.SigningKey.generate().encode()))
         world.seal_secret = bytes(nacl.public.PrivateKey.generate())
-        world.log_seed = nacl.signing.SigningKey.generate().encode()
+        world.log_signer = world.log_signer or LogSigner.generate(LOG_ORIGIN)
         return world
 
     def signer(self, identity: str) -> Signer:
-        return Signer(self.seeds[identity])
+        return self.signers[identity]
 
     def key(self, identity: str) -> PublicKey:
         return self.signer(identity).public_key
@@ -92,8 +85,7 @@ class SampleWorld:
 
     @property
     def log_verifier(self) -> str:
-        public = bytes(nacl.signing.SigningKey(self.log_seed).verify_key)
-        return log_verifier_key(LOG_ORIGIN, public)
+        return self.log_signer.verifier_key
 
     def policy_text(self) -> str:
         lines = ['schema = "foureyes.policy/v1"', 'name = "demo-payments"',

@@ -27,3 +27,18 @@ def identity_options(f: F) -> F:
         "--identity", "identity", required=True, help="Your identity, e.g. bob@example.com."
     )(f)
     return f
+
+
+def queue_options(f: F) -> F:
+    """`--server URL | --folder DIR`: which queue to talk to."""
+    f = click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="A shared-folder queue (network share or USB stick).")(f)
+    f = click.option("--server", metavar="URL", default=None,
+                     help="A Foureyes queue server, e.g. http://127.0.0.1:8700.")(f)
+    return f
+
+
+def pick_transport(server: str | None, folder: Path | None) -> None:
+    """Exactly one of --server and --folder, or a usage error (exit 2)."""
+    if (server is None) == (folder is None):
+        raise click.UsageError("give exactly one of --server URL or --folder DIR")

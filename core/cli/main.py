@@ -18,6 +18,7 @@ from core.errors import FoureyesError
 COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.keys",
     "core.cli.policy",
+    "core.cli.verify",
 )
 
 

@@ -3,8 +3,17 @@
 from core.policy.match import match_rule
 from core.policy.model import Approver, Gate, Policy, Rule
 from core.policy.quorum import (
-    APPROVED, DENIED, EXPIRED, INVALID, PENDING, REJECTED, DecisionCheck, Outcome,
-    SignedDecision, evaluate, proposal_problem,
+    APPROVED,
+    DENIED,
+    EXPIRED,
+    INVALID,
+    PENDING,
+    REJECTED,
+    DecisionCheck,
+    Outcome,
+    SignedDecision,
+    evaluate,
+    proposal_problem,
 )
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""SPEC §8–9: proof bundles, their export and their offline verification."""

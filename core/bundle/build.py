@@ -1,0 +1,63 @@
+"""Assembling a proof bundle (SPEC §8) from a queue's documents and its Merkle log.
+
+Both transports (server and shared folder) call `bundle_from_log`, so a bundle always has
+the same shape whoever exports it. It includes every log event about the proposal (the
+refusals too: a refused self-approval is part of the evidence), each with its inclusion
+proof to the latest signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+
+from core.bundle.archive import write_members
+from core.errors import InvalidData
+from core.formats import Event, Proposal, canonical
+from core.log.note import parse_checkpoint
+from core.log.store import LogStore
+from core.policy import Policy, SignedDecision
+
+
+def build_bundle(*, proposal: bytes, policy: bytes, decisions: Sequence[SignedDecision],
+                 receipt: tuple[bytes, str] | None, checkpoint: str,
+                 entries: Mapping[int, bytes], proofs: Mapping[int, Sequence[bytes]]) -> bytes:
+    members: dict[str, bytes] = {"proposal.json": proposal, "policy.toml": policy}
+    for n, d in enumerate(decisions, start=1):
+        members[f"decisions/{n}.json"] = d.document
+        members[f"decisions/{n}.json.sig"] = d.signature.encode()
+    if receipt is not None:
+        members["receipt.json"], members["receipt.json.sig"] = receipt[0], receipt[1].encode()
+    members["log/checkpoint"] = checkpoint.encode()
+    members["log/entries.jsonl"] = b"".join(
+        canonical({"index": i, "entry": entries[i].decode()}) + b"\n" for i in sorted(entries))
+    members["log/proofs.json"] = canonical(
+        {str(i): [base64.b64encode(h).decode() for h in proofs[i]] for i in sorted(proofs)})
+    members["allowed_signers"] = Policy.from_bytes(policy).allowed_signers().encode()
+    return write_members(members)
+
+
+def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,
+                    decisions: Sequence[SignedDecision],
+                    receipt: tuple[bytes, str] | None) -> bytes:
+    """The bundle of one proposal, proven against the store's latest checkpoint."""
+    note = store.latest_checkpoint()
+    if note is None:
+        raise InvalidData("checkpoint", "the log has no signed checkpoint yet")
+    size = parse_checkpoint(note).size
+    pinned = Proposal.from_bytes(proposal)
+    entries: dict[int, bytes] = {}
+    activation: int | None = None
+    for index in range(size):
+        raw = store.entry(index)
+        event = Event.from_bytes(raw)
+        if event.get("proposal") == pinned.hash:
+            entries[index] = raw
+        elif event.type == "policy.activated" and event.get("policy") == pinned.policy \
+                and not entries:
+            activation = index  # the last activation of the pinned policy before submission
+    if activation is not None:
+        entries[activation] = store.entry(activation)
+    proofs = {i: store.inclusion_proof(i, size) for i in entries}
+    return build_bundle(proposal=proposal, policy=policy, decisions=decisions, receipt=receipt,
+                        checkpoint=note, entries=entries, proofs=proofs)

@@ -1,0 +1,173 @@
+"""RFC 9162 §2 Merkle trees: hashes, inclusion and consistency proofs, and their checks.
+
+Hand-written and small on purpose: an auditor should be able to hold this file next to the
+RFC. Verifiers never raise on malformed input; they answer False.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+HASH_BYTES = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two strictly less than n (n ≥ 2)."""
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def root_hash(leaves: Sequence[bytes]) -> bytes:
+    """MTH over leaf hashes (already hashed with leaf_hash)."""
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return leaves[0]
+    k = _split(n)
+    return node_hash(root_hash(leaves[:k]), root_hash(leaves[k:]))
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int, size: int) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1."""
+    if not 0 <= index < size <= len(leaves):
+        raise ValueError("index or size out of range")
+
+    def path(m: int, d: Sequence[bytes]) -> list[bytes]:
+        n = len(d)
+        if n == 1:
+            return []
+        k = _split(n)
+        if m < k:
+            return path(m, d[:k]) + [root_hash(d[k:])]
+        return path(m - k, d[k:]) + [root_hash(d[:k])]
+
+    return path(index, leaves[:size])
+
+
+def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
+    """PROOF(old_size, D[0:new_size]) of RFC 9162 §2.1.4.1."""
+    if not 0 < old_size <= new_size <= len(leaves):
+        raise ValueError("sizes out of range")
+
+    def subproof(m: int, d: Sequence[bytes], complete: bool) -> list[bytes]:
+        n = len(d)
+        if m == n:
+            return [] if complete else [root_hash(d)]
+        k = _split(n)
+        if m <= k:
+            return subproof(m, d[:k], complete) + [root_hash(d[k:])]
+        return subproof(m - k, d[k:], False) + [root_hash(d[:k])]
+
+    return subproof(old_size, leaves[:new_size], True)
+
+
+def _ok_hashes(proof: Sequence[bytes]) -> bool:
+    return all(isinstance(h, bytes) and len(h) == HASH_BYTES for h in proof)
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
+                     root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    try:
+        if not (isinstance(index, int) and isinstance(size, int) and 0 <= index < size):
+            return False
+        if not _ok_hashes(proof) or len(leaf) != HASH_BYTES or len(root) != HASH_BYTES:
+            return False
+        fn, sn = index, size - 1
+        r = leaf
+        for p in proof:
+            if sn == 0:
+                return False
+            if fn & 1 or fn == sn:
+                r = node_hash(p, r)
+                if not fn & 1:
+                    while fn & 1 == 0 and fn != 0:
+                        fn >>= 1
+                        sn >>= 1
+            else:
+                r = node_hash(r, p)
+            fn >>= 1
+            sn >>= 1
+        return sn == 0 and hmac.compare_digest(r, root)
+    except (TypeError, ValueError):
+        return False
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+                       proof: Sequence[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2."""
+    try:
+        if not (isinstance(old_size, int) and isinstance(new_size, int)):
+            return False
+        if not 0 < old_size <= new_size or not _ok_hashes(proof):
+            return False
+        if old_size == new_size:
+            return len(proof) == 0 and hmac.compare_digest(old_root, new_root)
+        path = list(proof)
+        if old_size & (old_size - 1) == 0:  # exact power of two
+            path = [old_root] + path
+        if not path:
+            return False
+        fn, sn = old_size - 1, new_size - 1
+        while fn & 1:
+            fn >>= 1
+            sn >>= 1
+        fr = sr = path[0]
+        for c in path[1:]:
+            if sn == 0:
+                return False
+            if fn & 1 or fn == sn:
+                fr = node_hash(c, fr)
+                sr = node_hash(c, sr)
+                if not fn & 1:
+                    while fn & 1 == 0 and fn != 0:
+                        fn >>= 1
+                        sn >>= 1
+            else:
+                sr = node_hash(sr, c)
+            fn >>= 1
+            sn >>= 1
+        return sn == 0 and hmac.compare_digest(fr, old_root) and \
+            hmac.compare_digest(sr, new_root)
+    except (TypeError, ValueError):
+        return False
+
+
+class CompactRange:
+    """The roots of the perfect subtrees covering [0, size): O(log n) append and root."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.nodes: list[bytes] = []  # left to right, decreasing subtree sizes
+
+    def append(self, leaf: bytes) -> None:
+        self.nodes.append(leaf)
+        self.size += 1
+        n = self.size
+        while n & 1 == 0:
+            right = self.nodes.pop()
+            left = self.nodes.pop()
+            self.nodes.append(node_hash(left, right))
+            n >>= 1
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        r = self.nodes[-1]
+        for left in reversed(self.nodes[:-1]):
+            r = node_hash(left, r)
+        return r
