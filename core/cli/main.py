@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.keys",
     "core.cli.policy",
     "core.cli.verify",
+    "core.cli.serve",
+    "core.cli.demo",
 )
 
 

@@ -1,0 +1,146 @@
+"""`HttpQueue`: the Queue interface over the queue server's HTTP API (httpx).
+
+Reviewers log in by signing the server's challenge with their key; agents, gates and
+auditors send the bearer token an operator gave them. GETs are retried with back-off on
+connection trouble; POSTs are not retried blindly (a decision is idempotent by its bytes on
+the server, but we let the caller decide to resend).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from core.errors import InvalidData, TransportError
+from core.formats import Proposal
+from core.policy import SignedDecision
+from core.queue.base import DecisionAck, ProposalView, Queue
+from core.signing import Signer
+
+DEFAULT_TIMEOUT = 10.0
+GET_RETRIES = 3
+BACKOFF_SECONDS = 0.3
+
+
+def _signed(obj: dict[str, Any] | None, key: str) -> SignedDecision | None:
+    return SignedDecision(obj[key].encode(), obj["signature"]) if obj else None
+
+
+def view_from_json(obj: dict[str, Any]) -> ProposalView:
+    try:
+        proposal = Proposal.from_bytes(obj["proposal"].encode())
+        if proposal.hash != obj["hash"]:
+            raise InvalidData("format", "the server sent a proposal under another hash")
+        receipt = obj.get("receipt")
+        return ProposalView(
+            proposal=proposal, status=obj["status"],
+            my_decision=_signed(obj.get("my_decision"), "decision"),
+            decisions=tuple(_signed(d, "decision") for d in obj.get("decisions", [])),
+            receipt=(receipt["receipt"].encode(), receipt["signature"]) if receipt else None)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise InvalidData("format", f"the server's answer is malformed: {e}") from e
+
+
+class HttpQueue(Queue):
+    def __init__(self, base_url: str, *, token: str | None = None, identity: str | None = None,
+                 signer: Signer | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.identity = identity
+        self.signer = signer
+        self.token = token
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, method: str, path: str, *, json: Any = None, params: Any = None,
+              timeout: float | None = None, auth: bool = True) -> httpx.Response:
+        headers = {}
+        if auth:
+            if self.token is None and self.signer is not None:
+                self.login()
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+        attempts = GET_RETRIES if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                kwargs: dict[str, Any] = {"headers": headers, "params": params}
+                if json is not None:
+                    kwargs["json"] = json
+                if timeout is not None:
+                    kwargs["timeout"] = timeout
+                response = self.client.request(method, path, **kwargs)
+                break
+            except httpx.TransportError as e:
+                if attempt + 1 == attempts:
+                    raise TransportError("unreachable", f"cannot reach {self.base_url}: {e}") \
+                        from e
+                time.sleep(BACKOFF_SECONDS * (2 ** attempt))
+        if response.status_code == 401 and auth and self.signer is not None and \
+                response.json().get("code") == "token_expired":
+            self.token = None
+            return self._send(method, path, json=json, params=params, timeout=timeout)
+        if response.status_code >= 400:
+            try:
+                err = response.json()
+                code, message = str(err["code"]), str(err["message"])
+            except (ValueError, KeyError, TypeError):
+                code, message = "http", f"HTTP {response.status_code}"
+            if response.status_code >= 500:
+                raise TransportError(code, message)
+            raise InvalidData(code, message)
+        return response
+
+    def login(self) -> None:
+        if self.signer is None or self.identity is None:
+            raise InvalidData("unauthenticated", "logging in needs an identity and a key")
+        ch = self._send("POST", "/v1/login/challenge", json={"identity": self.identity},
+                        auth=False).json()
+        signature = self.signer.sign(ch["challenge"].encode(), ch["namespace"])
+        out = self._send("POST", "/v1/login", json={"challenge": ch["challenge"],
+                                                    "signature": signature}, auth=False).json()
+        self.token = out["token"]
+
+    # ------------------------------------------------------------------ Queue
+
+    def policy_bytes(self) -> bytes:
+        return self._send("GET", "/v1/policy", auth=False).content
+
+    def submit_proposal(self, proposal: Proposal) -> None:
+        self._send("POST", "/v1/proposals", json={"proposal": proposal.raw.decode()})
+
+    def list_proposals(self) -> list[ProposalView]:
+        return [view_from_json(v) for v in self._send("GET", "/v1/proposals").json()]
+
+    def get_proposal(self, proposal_hash: str) -> ProposalView:
+        return view_from_json(self._send("GET", f"/v1/proposals/{proposal_hash}").json())
+
+    def submit_decision(self, proposal_hash: str, decision: SignedDecision) -> DecisionAck:
+        out = self._send("POST", f"/v1/proposals/{proposal_hash}/decisions",
+                         json={"decision": decision.document.decode(),
+                               "signature": decision.signature}).json()
+        return DecisionAck(out["decision"], out.get("log_index"))
+
+    def wait(self, proposal_hash: str, timeout: float) -> ProposalView:
+        out = self._send("GET", f"/v1/proposals/{proposal_hash}/wait",
+                         params={"timeout": timeout}, timeout=timeout + DEFAULT_TIMEOUT)
+        return view_from_json(out.json())
+
+    def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
+        self._send("POST", f"/v1/proposals/{proposal_hash}/receipt",
+                   json={"receipt": receipt.decode(), "signature": signature})
+
+    def export_bundle(self, proposal_hash: str) -> bytes:
+        return self._send("GET", f"/v1/proposals/{proposal_hash}/bundle").content
+
+    def checkpoint(self) -> str:
+        return self._send("GET", "/v1/log/checkpoint").text
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        out = self._send("GET", "/v1/log/entries", params={"start": start, "stop": stop})
+        return [e.encode() for e in out.json()["entries"]]
+
+    def close(self) -> None:
+        self.client.close()
