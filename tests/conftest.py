@@ -30,3 +30,15 @@ def world():
     from core.sample import SampleWorld
 
     return SampleWorld.create()
+
+
+@pytest.fixture
+def server(tmp_path, world):
+    """A real server process on loopback with the sample world's policy."""
+    from tests.server_fixtures import Server
+
+    srv = Server(world, tmp_path / "srv")
+    srv.setup()
+    srv.start()
+    yield srv
+    srv.stop()

@@ -50,6 +50,7 @@ def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound = sock.getsockname()[1]
     click.echo(f"log verifier key: {signer.verifier_key}")
     click.echo(f"policy {service.policy.name} {service.policy.hash}")
