@@ -81,19 +81,16 @@ class QueueCache:
             "my_decision": json.dumps(_plain(v.my_decision)) if v.my_decision else None,
             "decisions": json.dumps([_plain(d) for d in v.decisions]),
         } for n, v in enumerate(views[:MAX_CACHED_PROPOSALS])]
-        with self._db() as db:
-            with db.conn:
-                db["proposals"].delete_where()
-                if rows:
-                    db["proposals"].insert_all(rows, pk="hash", alter=True)
-                else:
-                    db["proposals"].create({"hash": str, "position": int, "raw": str,
-                                            "status": str, "my_decision": str,
-                                            "decisions": str}, pk="hash", if_not_exists=True)
-                db["meta"].upsert_all([
-                    {"key": "synced_at", "value": at.astimezone(UTC).isoformat()},
-                    {"key": "policy", "value": policy.decode() if policy else ""},
-                ], pk="key")
+        with self._db() as db, db.conn:
+            table = db["proposals"]
+            table.create({"hash": str, "position": int, "raw": str, "status": str,
+                          "my_decision": str, "decisions": str}, pk="hash", if_not_exists=True)
+            table.delete_where()
+            table.insert_all(rows)
+            db["meta"].upsert_all([
+                {"key": "synced_at", "value": at.astimezone(UTC).isoformat()},
+                {"key": "policy", "value": policy.decode() if policy else ""},
+            ], pk="key")
 
     def load(self) -> CachedQueue:
         if not self.path.exists():

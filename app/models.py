@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QTimer,
 )
 
+from app.display import amount_minor, format_amount, format_left
 from core.errors import InvalidData
 from core.formats import Decision, now_utc
 from core.queue.base import FINAL_STATUSES, ProposalView
@@ -33,10 +34,6 @@ ROUTE, TITLE, REQUESTER, AGENT, REVERSIBILITY, AMOUNT, TIME_LEFT, STATUS = range
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 HASH_ROLE = Qt.ItemDataRole.UserRole + 2
 COUNTDOWN_MS = 1000
-# ISO 4217 minor-unit exponents that are not 2; the rest of the world uses cents.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
-              "OMR": 3, "JOD": 3, "TND": 3}
-
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -50,38 +47,6 @@ def visible_status(view: ProposalView) -> str:
 def may_see_others(view: ProposalView) -> bool:
     """Other verdicts become visible once I decided, or once the outcome is final anyway."""
     return view.my_decision is not None or view.status in FINAL_STATUSES
-
-
-def amount_minor(view: ProposalView) -> tuple[int, str] | None:
-    """The amount from the exact action (params), not the agent's summary."""
-    params = view.proposal.params
-    value = params.get("amount_minor")
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    currency = params.get("currency")
-    return value, currency if isinstance(currency, str) else ""
-
-
-def format_amount(value: int, currency: str) -> str:
-    exp = _EXPONENTS.get(currency.upper(), 2) if currency.isascii() else 2
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(value), 10 ** exp) if exp else (abs(value), 0)
-    text = f"{sign}{whole:,}" + (f".{frac:0{exp}d}" if exp else "")
-    return f"{text} {currency}".strip()
-
-
-def format_left(expires_at: datetime, now: datetime) -> str:
-    seconds = int((expires_at - now).total_seconds())
-    if seconds <= 0:
-        return "expired"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s"
 
 
 def status_text(view: ProposalView, now: datetime) -> str:
@@ -189,7 +154,7 @@ class QueueModel(QAbstractTableModel):
             case 4:
                 return p.summary["reversibility"].replace("_", " ")
             case 5:
-                amount = amount_minor(view)
+                amount = amount_minor(view.proposal.params)
                 return format_amount(*amount) if amount else "—"
             case 6:
                 return format_left(p.expires_at, now)
@@ -198,7 +163,7 @@ class QueueModel(QAbstractTableModel):
 
     def _sort_key(self, view: ProposalView, column: int) -> Any:
         if column == AMOUNT:
-            amount = amount_minor(view)
+            amount = amount_minor(view.proposal.params)
             return amount[0] if amount else -1
         if column == TIME_LEFT:
             return view.proposal.expires_at.timestamp()

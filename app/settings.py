@@ -32,6 +32,7 @@ class AppPaths:
     config_dir: Path
     data_dir: Path
     cache_dir: Path
+    state_dir: Path  # own decisions on a folder queue; the same place the CLI uses
 
     @classmethod
     def default(cls) -> AppPaths:
@@ -40,12 +41,13 @@ class AppPaths:
             return cls.under(Path(home))
         return cls(Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
                    Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-                   Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)))
+                   Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+                   Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)))
 
     @classmethod
     def under(cls, root: Path) -> AppPaths:
         root = Path(root)
-        return cls(root / "config", root / "data", root / "cache")
+        return cls(root / "config", root / "data", root / "cache", root / "state")
 
     @property
     def settings_file(self) -> Path:

@@ -44,3 +44,53 @@ def make_decision(proposal: Proposal, *, verdict: str, reason: str, identity: st
     decision = Decision.for_proposal(proposal, verdict=verdict, reason=reason, reviewer=identity,
                                      decided_at=now)
     return SignedDecision(decision.raw, signer.sign(decision.raw, DECISION_NAMESPACE))
+
+
+def render_proposal(view, policy: Policy, now: datetime) -> str:  # noqa: ANN001 - ProposalView
+    """Plain text for a terminal: agent text is labelled unverified and made visible."""
+    from core.formats import canonical
+    from core.policy import match_rule
+    from core.textsafety import reveal
+
+    p = view.proposal
+    rule = match_rule(policy, p.route, p.params)
+    left = p.expires_at - now
+    lines = [f"Proposal   {p.hash}", f"Status     {view.status}",
+             f"Route      {p.route}", f"Action     {p.action_hash}",
+             f"Requester  {p.requester}    Proposer {p.proposer}    Job {reveal(p.job_id)[0]}",
+             f"Expires    {p.data['expires_at']} "
+             f"({'expired' if left.total_seconds() < 0 else f'{int(left.total_seconds())} s left'})",
+             f"Policy     {policy.name} {policy.hash}",
+             f"Rule       {rule.describe() if rule else 'none (default ' + policy.default + ')'}"
+             f", needs {rule.approvals if rule else 0} approvals",
+             "", "Exact action (canonical JSON):"]
+    action, warn = reveal(canonical(p.action).decode())
+    lines.append("  " + action)
+    warnings = list(warn)
+    lines += ["", "Written by the agent (unverified):"]
+    s = p.summary
+    for label, key in (("Title", "title"), ("Why", "why"), ("Blast radius", "blast_radius"),
+                       ("Reversibility", "reversibility"), ("Cost (minor)", "cost_impact_minor"),
+                       ("Confidence", "confidence")):
+        text, warn = reveal(str(s.get(key)))
+        warnings += warn
+        lines.append(f"  {label + ':':<15}{text}")
+    for e in s.get("evidence", []):
+        text, warn = reveal(f"{e['label']}: {e['ref']}")
+        warnings += warn
+        lines.append(f"  {'Evidence:':<15}{text}")
+    for g in s.get("gates_passed", []):
+        text, warn = reveal(g)
+        warnings += warn
+        lines.append(f"  {'Gate passed:':<15}{text}")
+    if view.decisions:
+        lines += ["", "Decisions:"]
+        for d in view.decisions:
+            from core.formats import Decision
+
+            doc = Decision.from_bytes(d.document)
+            lines.append(f"  {doc.data['decided_at']}  {doc.reviewer}: {doc.verdict} — "
+                         f"{reveal(doc.reason)[0]}")
+    for w in dict.fromkeys(warnings):
+        lines.append(f"WARNING: {w}")
+    return "\n".join(lines)

@@ -42,3 +42,40 @@ def pick_transport(server: str | None, folder: Path | None) -> None:
     """Exactly one of --server and --folder, or a usage error (exit 2)."""
     if (server is None) == (folder is None):
         raise click.UsageError("give exactly one of --server URL or --folder DIR")
+
+
+def state_dir() -> Path:
+    """Per-user private state (own decisions, caches): never on a shared folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("foureyes", appauthor=False))
+
+
+def reviewer_queue(server: str | None, folder: Path | None, identity: str,
+                   key_file: Path | None):  # noqa: ANN201 - a Queue
+    """The queue a reviewer talks to, logged in with their own key."""
+    from core.signing import key_source
+
+    pick_transport(server, folder)
+    signer = key_source(key_file).signer(identity)
+    if server is not None:
+        from core.queue.http import HttpQueue
+
+        return HttpQueue(server, identity=identity, signer=signer), signer
+    from core.queue.folder import FolderQueue
+
+    return FolderQueue(folder, role="reviewer", identity=identity, state_dir=state_dir()), signer
+
+
+def resolve_id(queue, text: str):  # noqa: ANN001, ANN201 - Queue, ProposalView
+    """A proposal by full `sha256:` hash or a unique hex prefix of at least 8 characters."""
+    from core.errors import InvalidData
+
+    wanted = text.removeprefix("sha256:")
+    if len(wanted) < 8:
+        raise InvalidData("not_found", "give at least 8 hex characters of the proposal hash")
+    matches = [v for v in queue.list_proposals() if v.hash[7:].startswith(wanted)]
+    if len(matches) != 1:
+        raise InvalidData("not_found", f"{len(matches)} proposals match {text!r}; give more "
+                          "characters")
+    return matches[0]

@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.verify",
     "core.cli.serve",
     "core.cli.log",
+    "core.cli.folder",
+    "core.cli.review",
+    "core.cli.gate",
     "core.cli.demo",
 )
 
