@@ -104,10 +104,9 @@ class Session:
             return Pull(cached.views, cached.policy, cached.synced_at, offline=True,
                         error=f"{what}: {e.message}")
         at = now_utc()
-        try:
+        # a full disk must not hide the live queue; the next sync tries again
+        with contextlib.suppress(TransportError):
             self.cache.store(views, policy, at)
-        except TransportError:
-            pass  # a full disk must not hide the live queue; the next sync tries again
         return Pull(views, policy, at)
 
     def refresh_one(self, proposal_hash: str) -> ProposalView:

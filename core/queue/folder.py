@@ -48,6 +48,14 @@ class Problem:
     message: str
 
 
+def _arrival(path: Path) -> tuple[int, str]:
+    """Order decisions by when they landed (then name): the first one counts."""
+    try:
+        return path.stat().st_mtime_ns, path.name
+    except OSError:
+        return 0, path.name
+
+
 def _hex(proposal_hash: str) -> str:
     h = proposal_hash.removeprefix("sha256:")
     if not HEX_RE.match(h):
@@ -276,7 +284,8 @@ class FolderQueue(Queue):
     def _collect_one(self, p: Proposal) -> None:
         h = p.hash.removeprefix("sha256:")
         folder = self.root / "decisions" / h
-        names = sorted(n.name for n in folder.iterdir()) if folder.is_dir() else []
+        names = [n.name for n in sorted(folder.iterdir(), key=_arrival)] \
+            if folder.is_dir() else []
         for name in names:
             key = f"{h}/{name}"
             if is_temporary(name) or self.db.conn.execute(
