@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.folder",
     "core.cli.review",
     "core.cli.gate",
+    "core.cli.app",
     "core.cli.demo",
 )
 
