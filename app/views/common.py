@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLayout, QPlainTextEdit, QWidget
 
 
 def plain_label(text: str = "", name: str = "", *, selectable: bool = True,
@@ -35,6 +35,11 @@ def plain_block(text: str, name: str) -> QPlainTextEdit:
     box.setAccessibleName(name)
     box.setMaximumHeight(110)
     return box
+
+
+def add_row(form: QFormLayout, label: str, field: QWidget | QLayout) -> None:
+    """A form row whose label is plain text too (QFormLayout's own labels are AutoText)."""
+    form.addRow(plain_label(label, selectable=False), field)
 
 
 def heading(text: str) -> QLabel:

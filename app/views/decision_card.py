@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import time_left
-from app.views.common import heading, plain_block, plain_label
+from app.views.common import add_row, heading, plain_block, plain_label
 from core.formats import Decision, canonical, now_utc
 from core.policy import Policy, match_rule
 from core.queue.base import FINAL_STATUSES, ProposalView
@@ -75,18 +75,18 @@ class DecisionCard(QScrollArea):
 
         outer.addWidget(heading("What exactly runs"))
         form = QFormLayout()
-        form.addRow("Route", plain_label(p.route, "Route"))
+        add_row(form, "Route", plain_label(p.route, "Route"))
         action_text, warns = reveal(canonical(p.action).decode())
         self.warnings += warns
-        form.addRow("Action (canonical JSON)", plain_block(action_text, "Exact action as "
+        add_row(form, "Action (canonical JSON)", plain_block(action_text, "Exact action as "
                                                            "canonical JSON"))
         fp = plain_label(action_fingerprint(view), "Action fingerprint")
         fp.setToolTip(p.action_hash)
-        form.addRow("Action fingerprint", fp)
-        form.addRow("Requested by", plain_label(p.requester, "Requester"))
-        form.addRow("Proposed by", plain_label(p.proposer, "Proposing agent"))
-        form.addRow("Job", agent(p.job_id, "Job id"))
-        form.addRow("Expires", plain_label(f"{p.data['expires_at']}  "
+        add_row(form, "Action fingerprint", fp)
+        add_row(form, "Requested by", plain_label(p.requester, "Requester"))
+        add_row(form, "Proposed by", plain_label(p.proposer, "Proposing agent"))
+        add_row(form, "Job", agent(p.job_id, "Job id"))
+        add_row(form, "Expires", plain_label(f"{p.data['expires_at']}  "
                                            f"({time_left(p.expires_at, now)})", "Expiry"))
         outer.addLayout(form)
 
@@ -94,28 +94,28 @@ class DecisionCard(QScrollArea):
         form = QFormLayout()
         if policy is not None:
             rule = match_rule(policy, p.route, p.params)
-            form.addRow("Policy", plain_label(policy.name, "Policy name"))
-            form.addRow("Policy hash", plain_label(policy.hash, "Policy hash"))
-            form.addRow("Rule", plain_label(rule.describe() if rule else
+            add_row(form, "Policy", plain_label(policy.name, "Policy name"))
+            add_row(form, "Policy hash", plain_label(policy.hash, "Policy hash"))
+            add_row(form, "Rule", plain_label(rule.describe() if rule else
                                             f"no rule (default {policy.default})", "Rule"))
-            form.addRow("Approvals needed", plain_label(str(rule.approvals if rule else 0),
+            add_row(form, "Approvals needed", plain_label(str(rule.approvals if rule else 0),
                                                         "Approvals needed"))
         else:
-            form.addRow("Policy", plain_label(p.policy, "Policy hash"))
+            add_row(form, "Policy", plain_label(p.policy, "Policy hash"))
         outer.addLayout(form)
 
         outer.addWidget(heading("The agent's summary (unverified)"))
         form = QFormLayout()
         s = p.summary
-        form.addRow("Why", agent(s["why"], "Why (agent)"))
-        form.addRow("Blast radius", agent(s["blast_radius"], "Blast radius (agent)"))
-        form.addRow("Reversibility", agent(s["reversibility"], "Reversibility (agent)"))
-        form.addRow("Cost (minor units)", agent(s.get("cost_impact_minor"), "Cost (agent)"))
-        form.addRow("Confidence", agent(s.get("confidence"), "Confidence (agent)"))
+        add_row(form, "Why", agent(s["why"], "Why (agent)"))
+        add_row(form, "Blast radius", agent(s["blast_radius"], "Blast radius (agent)"))
+        add_row(form, "Reversibility", agent(s["reversibility"], "Reversibility (agent)"))
+        add_row(form, "Cost (minor units)", agent(s.get("cost_impact_minor"), "Cost (agent)"))
+        add_row(form, "Confidence", agent(s.get("confidence"), "Confidence (agent)"))
         for e in s.get("evidence", []):
-            form.addRow("Evidence", agent(f"{e['label']}: {e['ref']}", "Evidence (agent)"))
+            add_row(form, "Evidence", agent(f"{e['label']}: {e['ref']}", "Evidence (agent)"))
         for g in s.get("gates_passed", []):
-            form.addRow("Gate passed", agent(g, "Gate passed (agent)"))
+            add_row(form, "Gate passed", agent(g, "Gate passed (agent)"))
         outer.addLayout(form)
 
         if self.warnings:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import Settings
-from app.views.common import heading, plain_label
+from app.views.common import add_row, heading, plain_label
 from core.errors import FoureyesError
 from core.formats.fields import human
 from core.signing import key_source
@@ -51,11 +51,11 @@ class FirstRunDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder)
         row.addWidget(browse)
-        form.addRow("Identity", self.identity)
-        form.addRow("", self.use_file)
-        form.addRow("Key file", self.key_file)
-        form.addRow("Server URL", self.server)
-        form.addRow("or shared folder", row)
+        add_row(form, "Identity", self.identity)
+        add_row(form, "", self.use_file)
+        add_row(form, "Key file", self.key_file)
+        add_row(form, "Server URL", self.server)
+        add_row(form, "or shared folder", row)
         layout.addLayout(form)
         keys = QHBoxLayout()
         self.create_key = QPushButton("Create my key")

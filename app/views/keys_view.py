@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.views.common import heading, plain_label
+from app.views.common import add_row, heading, plain_label
 from core.errors import FoureyesError
 from core.signing import KeySource, allowed_signers_line
 
@@ -37,11 +37,11 @@ class KeysView(QWidget):
         self.line.setReadOnly(True)
         self.line.setAccessibleName("allowed_signers line")
         self.previous = plain_label("", "Previous key")
-        form.addRow("Identity", self.identity_label)
-        form.addRow("Kept in", self.where)
-        form.addRow("Fingerprint", self.fingerprint)
-        form.addRow("allowed_signers", self.line)
-        form.addRow("Previous key", self.previous)
+        add_row(form, "Identity", self.identity_label)
+        add_row(form, "Kept in", self.where)
+        add_row(form, "Fingerprint", self.fingerprint)
+        add_row(form, "allowed_signers", self.line)
+        add_row(form, "Previous key", self.previous)
         layout.addLayout(form)
         bar = QHBoxLayout()
         self.copy_button = QPushButton("Copy allowed_signers line")
