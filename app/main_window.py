@@ -9,7 +9,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSystemTrayIcon,
@@ -21,6 +20,7 @@ from app.models import QueueModel
 from app.settings import Settings, data_dir
 from app.theme import apply_theme
 from app.views.auditor_view import AuditorView
+from app.views.common import plain_label
 from app.views.decide_dialog import DecideDialog
 from app.views.keys_view import KeysView
 from app.views.queue_view import QueueView
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.auditor, "&Audit")
         self.tabs.addTab(self.keys, "&Keys")
         self.setCentralWidget(self.tabs)
-        self.status = QLabel("")
+        self.status = plain_label("", "Status", selectable=False)
         self.status.setAccessibleName("Status")
         self.statusBar().addWidget(self.status, 1)
         self.cache = QueueCache(cache_path or data_dir() / "queue-cache.sqlite")
