@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.review",
     "core.cli.gate",
     "core.cli.app",
+    "core.cli.release",
     "core.cli.demo",
 )
 

@@ -1,0 +1,5 @@
+"""Frozen entry point of the `foureyes` command."""
+
+from core.cli.main import main
+
+main()

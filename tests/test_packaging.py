@@ -1,0 +1,42 @@
+"""A real PyInstaller build (CLI target: the smoke build CI can afford), then the built
+binary verifies the independent vector and a release signed by two people."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.skipif(importlib.util.find_spec("PyInstaller") is None,
+                    reason="PyInstaller is not installed (it comes with the dev extra)")
+def test_frozen_cli_builds_and_verifies(tmp_path, vectors_dir):
+    import os
+    import sys
+
+    env = {**os.environ, "FOUREYES_BUILD_TARGETS": "cli", "PYTHON": sys.executable}
+    out = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh"), str(tmp_path / "dist")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    tarball = next((tmp_path / "dist").glob("foureyes-*-linux-x86_64.tar.gz"))
+    with tarfile.open(tarball) as t:
+        names = t.getnames()
+        assert all(m.uid == 0 and m.gid == 0 for m in t.getmembers())
+        t.extractall(tmp_path / "unpacked", filter="data")
+    assert "foureyes/foureyes" in names and "foureyes/foureyes.desktop" in names
+    binary = tmp_path / "unpacked" / "foureyes" / "foureyes"
+    r = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "foureyes" in r.stdout
+    r = subprocess.run([str(binary), "verify", str(vectors_dir / "payment-2of4.foureyes"),
+                        "--trust", str(vectors_dir / "trust.toml")], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sums = (tmp_path / "dist" / "SHA256SUMS").read_text()
+    assert tarball.name in sums
