@@ -35,44 +35,61 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
     n = len(leaves)
     if n == 0:
         return EMPTY_ROOT
+    return _mth(leaves, 0, n, None)
+
+
+def _mth(leaves: Sequence[bytes], lo: int, hi: int, cache: dict | None) -> bytes:
+    """MTH(D[lo:hi]); perfect power-of-two subtrees are immutable in an append-only log,
+    so their roots may be kept in ``cache`` and reused by every later proof."""
+    n = hi - lo
     if n == 1:
-        return leaves[0]
+        return leaves[lo]
+    perfect = n & (n - 1) == 0
+    if perfect and cache is not None and (lo, n) in cache:
+        return cache[(lo, n)]
     k = _split(n)
-    return node_hash(root_hash(leaves[:k]), root_hash(leaves[k:]))
+    value = node_hash(_mth(leaves, lo, lo + k, cache), _mth(leaves, lo + k, hi, cache))
+    if perfect and cache is not None:
+        cache[(lo, n)] = value
+    return value
 
 
-def inclusion_proof(leaves: Sequence[bytes], index: int, size: int) -> list[bytes]:
+def inclusion_proof(leaves: Sequence[bytes], index: int, size: int,
+                    cache: dict | None = None) -> list[bytes]:
     """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1."""
     if not 0 <= index < size <= len(leaves):
         raise ValueError("index or size out of range")
-
-    def path(m: int, d: Sequence[bytes]) -> list[bytes]:
-        n = len(d)
-        if n == 1:
-            return []
-        k = _split(n)
+    proof: list[bytes] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
         if m < k:
-            return path(m, d[:k]) + [root_hash(d[k:])]
-        return path(m - k, d[k:]) + [root_hash(d[:k])]
+            proof.append(_mth(leaves, lo + k, hi, cache))
+            hi = lo + k
+        else:
+            proof.append(_mth(leaves, lo, lo + k, cache))
+            lo, m = lo + k, m - k
+    return proof[::-1]
 
-    return path(index, leaves[:size])
 
-
-def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
+def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int,
+                      cache: dict | None = None) -> list[bytes]:
     """PROOF(old_size, D[0:new_size]) of RFC 9162 §2.1.4.1."""
     if not 0 < old_size <= new_size <= len(leaves):
         raise ValueError("sizes out of range")
-
-    def subproof(m: int, d: Sequence[bytes], complete: bool) -> list[bytes]:
-        n = len(d)
-        if m == n:
-            return [] if complete else [root_hash(d)]
-        k = _split(n)
+    proof: list[bytes] = []
+    lo, hi, m, complete = 0, new_size, old_size, True
+    while m != hi - lo:
+        k = _split(hi - lo)
         if m <= k:
-            return subproof(m, d[:k], complete) + [root_hash(d[k:])]
-        return subproof(m - k, d[k:], False) + [root_hash(d[:k])]
-
-    return subproof(old_size, leaves[:new_size], True)
+            proof.append(_mth(leaves, lo + k, hi, cache))
+            hi = lo + k
+        else:
+            proof.append(_mth(leaves, lo, lo + k, cache))
+            lo, m, complete = lo + k, m - k, False
+    if not complete:
+        proof.append(_mth(leaves, lo, hi, cache))
+    return proof[::-1]
 
 
 def _ok_hashes(proof: Sequence[bytes]) -> bool:

@@ -41,12 +41,14 @@ class LogStore:
             raise TransportError("storage", f"cannot open the log: {e}") from e
         self._leaves: list[bytes] = []
         self._range = CompactRange()
+        self._nodes: dict[tuple[int, int], bytes] = {}  # perfect subtree roots, immutable
 
     def _sync(self) -> list[bytes]:
         (count,) = self.conn.execute("SELECT COUNT(*) FROM log_entries").fetchone()
         if count != len(self._leaves):
             rows = self.conn.execute("SELECT leaf FROM log_entries ORDER BY idx").fetchall()
             self._leaves = [bytes(r[0]) for r in rows]
+            self._nodes = {k: v for k, v in self._nodes.items() if k[0] + k[1] <= count}
             self._range = CompactRange()
             for leaf in self._leaves:
                 self._range.append(leaf)
@@ -92,13 +94,13 @@ class LogStore:
         leaves = self._sync()
         if not 0 <= index < size <= len(leaves):
             raise InvalidData("not_found", "no such index or tree size in the log")
-        return inclusion_proof(leaves, index, size)
+        return inclusion_proof(leaves, index, size, self._nodes)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         leaves = self._sync()
         if not 0 < old <= new <= len(leaves):
             raise InvalidData("not_found", "no such tree sizes in the log")
-        return consistency_proof(leaves, old, new)
+        return consistency_proof(leaves, old, new, self._nodes)
 
     def sign_checkpoint(self, signer: LogSigner) -> str:
         """Sign the current size and root and store the note; the caller commits."""
