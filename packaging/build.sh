@@ -10,8 +10,10 @@ PY=${PYTHON:-.venv/bin/python}
 VERSION=$("$PY" -c "import core; print(core.__version__)")
 export PYTHONHASHSEED=0
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+# A fixed work path: PyInstaller records build paths, so a random one changes the output.
+WORK="$PWD/build/pyinstaller"
+rm -rf "$WORK"
+mkdir -p "$WORK"
 "$PY" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$WORK/dist" \
     --workpath "$WORK/build" packaging/foureyes.spec
 mkdir -p "$OUT"
