@@ -91,7 +91,7 @@ def test_approve_execute_and_bundle_through_a_folder(folder, tmp_path):
     assert box["calls"] == [PARAMS]
     refused = [(e.get("reviewer"), e.get("code")) for e in _events(q)
                if e.type == "decision.refused"]
-    assert sorted(refused) == [(BOB, "duplicate_reviewer"), (REQUESTER, "self_approval")]
+    assert sorted(refused) == sorted([(BOB, "duplicate_reviewer"), (REQUESTER, "self_approval")])
     view = folder.reviewer(DAVE).get_proposal(p.hash)
     assert view.status == "executed" and len(view.decisions) == 2
     data = folder.reviewer(DAVE).export_bundle(p.hash)
