@@ -35,7 +35,28 @@ def amount(view: ProposalView) -> str:
     return f"{value / 100:,.2f} {reveal(str(currency))[0]}".strip()
 
 
-class QueueModel(QAbstractTableModel):
+class _Table(QAbstractTableModel):
+    """Row/column counts and headers shared by every flat table here."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def _rows(self) -> list:
+        raise NotImplementedError
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows())
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+
+class QueueModel(_Table):
     COLUMNS = ("Route", "Title", "Requester", "Agent", "Reversibility", "Amount", "Time left",
                "Status")
     TIME_COLUMN = 6
@@ -57,17 +78,8 @@ class QueueModel(QAbstractTableModel):
                                   self.index(len(self.views) - 1, self.TIME_COLUMN),
                                   [Qt.ItemDataRole.DisplayRole])
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.views)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
+    def _rows(self) -> list:
+        return self.views
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -94,7 +106,7 @@ class QueueModel(QAbstractTableModel):
         return None
 
 
-class ChecksModel(QAbstractTableModel):
+class ChecksModel(_Table):
     COLUMNS = ("", "Check", "Result")
 
     def __init__(self) -> None:
@@ -106,17 +118,8 @@ class ChecksModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else 3
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
+    def _rows(self) -> list:
+        return self.rows
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
