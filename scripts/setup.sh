@@ -10,6 +10,7 @@ APT_PACKAGES=(
     openssh-client gnome-keyring dbus libsecret-tools
     libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
     libglib2.0-0 libxcb-cursor0 fonts-dejavu-core binutils
+    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
 )
 
 missing=()
