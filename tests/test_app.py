@@ -220,3 +220,46 @@ def test_every_control_has_an_accessible_name(qtbot, world, tmp_path):
     unnamed = [w for w in controls if not w.accessibleName() and
                type(w).__name__ not in ("QTabBar", "QToolButton")]
     assert not unnamed, [type(w).__name__ + ":" + w.objectName() for w in unnamed]
+
+
+def test_first_run_creates_a_key_and_saves_settings(qtbot, tmp_path):
+    from app.settings import Settings
+    from app.views.first_run import FirstRunDialog
+
+    settings = Settings()
+    dialog = FirstRunDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.identity.setText("erin@example.com")
+    dialog.use_file.setChecked(True)
+    dialog.key_file.setText(str(tmp_path / "erin.key"))
+    dialog.create_key.click()
+    assert "ssh-ed25519 " in dialog.public.text() and "SHA256:" in dialog.public.text()
+    dialog.identity.setText("Erin@Example.com")
+    dialog._accept()
+    assert "lowercase" in dialog.public.text() and not settings.configured
+    dialog.identity.setText("erin@example.com")
+    dialog.folder.setText(str(tmp_path / "usb"))
+    dialog._accept()
+    assert settings.configured and settings.key_file.endswith("erin.key")
+    settings.save(tmp_path / "settings.json")
+    assert Settings.load(tmp_path / "settings.json").identity == "erin@example.com"
+
+
+def test_new_pending_items_raise_a_notification_and_countdown_ticks(qtbot, world, tmp_path):
+    folder = Folder.create(world, tmp_path)
+    gate = folder.gate()
+    h = Policy.from_bytes(world.policy_bytes()).hash
+    gate.submit_proposal(world.proposal(policy_hash=h))
+    window = open_window(qtbot, tmp_path, identity=BOB, folder=str(folder.root),
+                         key_file=str(key_file(world, BOB, tmp_path)))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=TIMEOUT_MS)
+    seen = []
+    window.notify = seen.append
+    gate.submit_proposal(world.proposal(policy_hash=h, title="Second"))
+    window.sync()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=TIMEOUT_MS)
+    assert seen and "1 new proposal" in seen[0]
+    with qtbot.waitSignal(window.model.dataChanged, timeout=TIMEOUT_MS) as blocker:
+        window.model.tick()
+    top_left, bottom_right = blocker.args[0], blocker.args[1]
+    assert top_left.column() == bottom_right.column() == window.model.TIME_COLUMN
