@@ -154,6 +154,24 @@ def test_receipt_without_quorum_is_refused(server):
     assert e.value.code == "quorum"
 
 
+def test_a_relayed_login_challenge_is_not_signed(server):
+    """A look-alike server relaying the real server's challenge gets no signature."""
+    import httpx as hx
+
+    real = hx.post(server.url + "/v1/login/challenge", json={"identity": BOB}).json()
+
+    def relay(request: hx.Request) -> hx.Response:
+        return hx.Response(200, json=real)
+
+    from core.queue.http import HttpQueue
+
+    fake = HttpQueue("http://evil.example:8700", identity=BOB, signer=server.world.signer(BOB),
+                     transport=hx.MockTransport(relay))
+    with pytest.raises(InvalidData) as e:
+        fake.login()
+    assert e.value.code == "login"
+
+
 def test_login_replay_roles_and_tokens(server):
     url = server.url
     ch = httpx.post(url + "/v1/login/challenge", json={"identity": BOB}).json()

@@ -98,6 +98,12 @@ class HttpQueue(Queue):
             raise InvalidData("unauthenticated", "logging in needs an identity and a key")
         ch = self._send("POST", "/v1/login/challenge", json={"identity": self.identity},
                         auth=False).json()
+        lines = str(ch.get("challenge", "")).split("\n")
+        expected = httpx.URL(self.base_url).netloc.decode()
+        if len(lines) != 5 or lines[0] != "foureyes-login" or lines[1] != expected or \
+                lines[2] != self.identity or ch.get("namespace") != "foureyes-login-v1":
+            raise InvalidData("login", f"the server sent a login challenge that is not for "
+                              f"{expected} and {self.identity}; refusing to sign it")
         signature = self.signer.sign(ch["challenge"].encode(), ch["namespace"])
         out = self._send("POST", "/v1/login", json={"challenge": ch["challenge"],
                                                     "signature": signature}, auth=False).json()

@@ -151,8 +151,8 @@ def create_app(service: QueueService) -> FastAPI:
         return Response(service.policy.raw, media_type="application/toml")
 
     @app.post("/v1/login/challenge", tags=["auth"])
-    def challenge(body: ChallengeIn) -> dict[str, Any]:
-        return service.challenge(body.identity)
+    def challenge(request: Request, body: ChallengeIn) -> dict[str, Any]:
+        return service.challenge(body.identity, request.headers.get("host", ""))
 
     @app.post("/v1/login", tags=["auth"])
     def login(body: LoginIn) -> dict[str, Any]:

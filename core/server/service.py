@@ -126,7 +126,10 @@ class QueueService:
             raise Refused("token_expired", "your session has expired; log in again", 401)
         return Caller(role, identity)
 
-    def challenge(self, identity: str) -> dict[str, Any]:
+    def challenge(self, identity: str, audience: str) -> dict[str, Any]:
+        """A single-use nonce to sign. It names the server the client asked (`audience`, the
+        Host it connected to), so a look-alike server cannot relay it to a reviewer: the
+        reviewer's client refuses to sign a challenge for a host it did not connect to."""
         from core.formats.fields import human
 
         try:
@@ -139,14 +142,14 @@ class QueueService:
             c.execute("DELETE FROM challenges WHERE expires_at < ?", (time.time(),))
             c.execute("INSERT INTO challenges (nonce, identity, expires_at) VALUES (?,?,?)",
                       (nonce, identity, expires))
-        return {"challenge": f"foureyes-login\n{identity}\n{nonce}\n",
+        return {"challenge": f"foureyes-login\n{audience}\n{identity}\n{nonce}\n",
                 "namespace": LOGIN_NAMESPACE}
 
     def login(self, challenge: str, signature: str) -> dict[str, Any]:
         parts = challenge.split("\n") if isinstance(challenge, str) else []
-        if len(parts) != 4 or parts[0] != "foureyes-login" or parts[3] != "":
+        if len(parts) != 5 or parts[0] != "foureyes-login" or parts[4] != "":
             raise Refused("format", "that is not a login challenge of this server", 400)
-        identity, nonce = parts[1], parts[2]
+        identity, nonce = parts[2], parts[3]
         try:
             key = verify(signature, challenge.encode(), LOGIN_NAMESPACE)
         except InvalidData as e:
