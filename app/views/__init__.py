@@ -1,1 +1,1 @@
-"""One widget per view; the main window only wires them."""
+"""One widget per view; `main_window` wires them and holds no logic of its own."""

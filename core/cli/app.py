@@ -1,4 +1,8 @@
-"""`foureyes app [FILE.foureyes]`: start the desktop app (needs the `app` extra)."""
+"""`foureyes app [FILE.foureyes]`: launch the desktop reviewer app.
+
+Qt is imported only when the command runs, so the rest of the CLI (servers, gates, CI)
+works without PySide6 installed.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,18 @@ def register(group: click.Group) -> None:
 
 
 @click.command("app")
-@click.argument("bundle", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def app_command(bundle: Path | None) -> None:
-    """Open the reviewer app, or a proof bundle in its auditor view."""
+@click.argument("bundle", required=False, metavar="[FILE.foureyes]",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Open the demo workspace (rebuilt fresh).")
+def app_command(bundle: Path | None, demo: bool) -> None:
+    """Open the desktop app; with FILE.foureyes, verify that bundle in the auditor view."""
     import importlib
 
     try:
         # The GUI is an optional front end over core; core itself never depends on it.
         main = importlib.import_module("app.main").main
     except ImportError as e:
-        raise click.ClickException(f"the desktop app is not installed ({e}); install the "
-                                   "'app' extra: pip install 'foureyes[app]'") from e
-    sys.exit(main([str(bundle)] if bundle else []))
+        raise click.ClickException(
+            f"the desktop app needs PySide6 ({e}); install foureyes[app]") from e
+    argv = ([str(bundle)] if bundle else []) + (["--demo"] if demo else [])
+    sys.exit(main(argv))

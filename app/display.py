@@ -1,0 +1,135 @@
+"""How values are written for people: amounts, countdowns, times and fingerprints.
+
+Kept apart from the widgets so the queue model, the card, the dialog and the HTML export
+spell everything the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.formats import Proposal
+
+# ISO 4217 minor-unit exponents that are not 2; the rest of the world uses cents.
+_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
+              "OMR": 3, "JOD": 3, "TND": 3}
+CONFIRM_CHARS = 8
+FINGERPRINT_GROUPS = 4
+
+
+def amount_minor(params: dict[str, Any]) -> tuple[int, str] | None:
+    """The amount from the exact action parameters (never from the agent's summary)."""
+    value = params.get("amount_minor")
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    currency = params.get("currency")
+    return value, currency if isinstance(currency, str) else ""
+
+
+def format_amount(value: int, currency: str) -> str:
+    exp = _EXPONENTS.get(currency.upper(), 2) if currency.isascii() else 2
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10 ** exp)
+    text = f"{sign}{whole:,}" + (f".{frac:0{exp}d}" if exp else "")
+    return f"{text} {currency}".strip()
+
+
+def format_left(expires_at: datetime, now: datetime) -> str:
+    seconds = int((expires_at - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
+
+
+def format_when(moment: datetime) -> str:
+    """UTC as SPEC writes it, plus local time: reviewers and auditors compare both."""
+    utc = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    local = moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return f"{utc} ({local})"
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def hex_of(ref: str) -> str:
+    return ref.split(":", 1)[1] if ref.startswith("sha256:") else ref
+
+
+def fingerprint(ref: str) -> str:
+    """A hash shortened for eyes: the first 128 bits in groups of eight hex digits."""
+    digits = hex_of(ref)
+    return " ".join(digits[i:i + CONFIRM_CHARS]
+                    for i in range(0, CONFIRM_CHARS * FINGERPRINT_GROUPS, CONFIRM_CHARS))
+
+
+def confirm_code(proposal: Proposal) -> str:
+    """What a reviewer types to confirm an irreversible action: the fingerprint's start."""
+    return hex_of(proposal.action_hash)[:CONFIRM_CHARS]
+
+
+def needs_confirmation(proposal: Proposal, verdict: str) -> bool:
+    """Approving anything the agent does not call fully reversible needs the typed code.
+
+    The reversibility is the agent's own, unverified claim, so only "reversible" skips
+    the step; a missing or odd value never does.
+    """
+    return verdict == "approve" and proposal.summary.get("reversibility") != "reversible"
+
+
+# Plain sentences for the refusal codes a reviewer can meet (precheck, server, folder).
+_REFUSALS = {
+    "self_approval": "You asked for this action yourself (or you are the agent that "
+                     "proposed it), so you cannot review it. Someone else must.",
+    "not_in_roster": "Your identity or key is not in the policy's list of reviewers. Hand "
+                     "your public key line (Keys tab) to your security team.",
+    "key_not_valid": "Your reviewer entry in the policy is not valid at this time (outside "
+                     "its valid dates).",
+    "expired": "This proposal has expired. It can no longer be decided, and it will never "
+               "run.",
+    "duplicate_reviewer": "You have already decided on this proposal; one person counts "
+                          "once.",
+    "duplicate_key": "This key has already been used for a decision on this proposal.",
+    "not_eligible": "You hold none of the groups this policy rule requires.",
+    "shared_group": "Another reviewer from your group already decided; this rule needs "
+                    "reviewers from different groups.",
+    "binding": "Your decision does not match this exact proposal, so it was refused.",
+    "policy_hash": "This proposal pins another policy than the one the queue enforces.",
+    "signature": "The queue could not verify your signature.",
+    "reviewer_mismatch": "Your key belongs to another identity in the policy.",
+    "no_key": "There is no signing key for your identity on this computer.",
+    "keyring_unavailable": "The OS keyring is not available, so nothing can be signed.",
+    "unreachable": "The queue cannot be reached right now.",
+    "not_found": "The queue does not know this proposal (any more).",
+}
+
+
+def plain_refusal(code: str, message: str) -> str:
+    """A sentence for a person, with the queue's own words and code kept for support."""
+    sentence = _REFUSALS.get(code)
+    if sentence is None:
+        return f"{message} [{code}]"
+    return f"{sentence}\n(Details: {message} [{code}])"
+
+
+def reveal(text: str) -> tuple[str, list[str]]:
+    """Agent text made visible (bidi, zero-width, look-alikes), with what was flagged."""
+    from core.textsafety import reveal as _reveal
+
+    visible, warnings = _reveal(text)
+    return visible, [str(w) for w in warnings]

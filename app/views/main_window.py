@@ -1,0 +1,352 @@
+"""The main window: wires the views to the session, the workers and each other. No logic.
+
+Queue tab: the table on the left, the decision card on the right. Auditor and Keys tabs.
+Syncing runs on the queue worker on a timer and on demand; the last pull is cached for
+offline use. New proposals waiting for this reviewer raise a desktop notification when a
+system tray exists, else a banner in the window (notifications never carry agent text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QIcon,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStyle,
+    QSystemTrayIcon,
+    QTabWidget,
+)
+
+from app import theme
+from app.cache import CachedQueue
+from app.models import QueueModel, visible_status
+from app.session import Pull, Session, parse_policy
+from app.settings import AppPaths, Settings
+from app.views.auditor_view import AuditorView
+from app.views.decide_dialog import DecideDialog
+from app.views.decision_card import DecisionCard
+from app.views.first_run import FirstRunDialog
+from app.views.keys_view import KeysView
+from app.views.queue_view import QueueView
+from app.workers import TaskRunner
+from core.policy import Policy
+from core.queue.base import ProposalView
+
+QUEUE_TAB, AUDITOR_TAB, KEYS_TAB = range(3)
+NOTIFY_MS = 8000
+TABLE_SHARE = 0.42  # of the queue tab's height, on first show
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, paths: AppPaths, settings: Settings, *, use_tray: bool = True) -> None:
+        super().__init__()
+        self.paths = paths
+        self.settings = settings
+        self.session: Session | None = None
+        self.policy: Policy | None = None
+        self.seen: set[str] | None = None  # proposals already announced; None before any data
+        self.syncing = False
+        self.dialog: DecideDialog | None = None
+        self.setWindowTitle("Foureyes reviewer")
+        self.setAccessibleName("Foureyes reviewer")
+
+        self.queue_runner = TaskRunner(self)  # one thread: the queue client is used serially
+        self.aux_runner = TaskRunner(self, max_threads=2)  # verification, keys, demo
+
+        self.model = QueueModel(self)
+        self.queue_view = QueueView(self.model)
+        self.card = DecisionCard()
+        split = QSplitter(Qt.Orientation.Vertical)  # every column fits; the card gets two
+        split.addWidget(self.queue_view)
+        split.addWidget(self.card)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        self.split = split
+        self._sized = False
+        split.setChildrenCollapsible(False)
+        self.auditor = AuditorView(self.aux_runner, settings.trust_file)
+        self.keys = KeysView(self.aux_runner)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Views")
+        self.tabs.addTab(split, "&Queue")
+        self.tabs.addTab(self.auditor, "A&uditor")
+        self.tabs.addTab(self.keys, "&Keys")
+        self.setCentralWidget(self.tabs)
+        self.who = QLabel()
+        self.who.setTextFormat(Qt.TextFormat.PlainText)
+        self.who.setAccessibleName("Identity and queue")
+        self.statusBar().addPermanentWidget(self.who)
+
+        self.queue_view.selection_changed.connect(self._selected)
+        self.queue_view.sync_requested.connect(self.sync)
+        self.card.approve_requested.connect(lambda: self.decide("approve"))
+        self.card.reject_requested.connect(lambda: self.decide("reject"))
+        self.auditor.trust_chosen.connect(self._trust_chosen)
+        self.keys.key_changed.connect(self._key_changed)
+
+        self.sync_timer = QTimer(self)
+        self.sync_timer.timeout.connect(self.sync)
+        self.tray = self._make_tray() if use_tray else None
+        self._menus()
+        self._shortcuts()
+        self.resize(1280, 800)
+        self.apply_settings(settings)
+
+    # -- set-up
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+        tray = QSystemTrayIcon(QIcon(icon), self)
+        tray.setToolTip("Foureyes reviewer")
+        tray.activated.connect(lambda _reason: (self.showNormal(), self.activateWindow()))
+        tray.show()
+        return tray
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = QAction("&Open bundle…", self)
+        self.open_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.open_action.triggered.connect(self.open_bundle_dialog)
+        setup = QAction("&Set up identity and queue…", self)
+        setup.triggered.connect(self.run_first_run)
+        demo = QAction("Open the &demo workspace", self)
+        demo.triggered.connect(self.open_demo)
+        sync = QAction("S&ync now", self)
+        sync.setShortcut(QKeySequence("F5"))
+        sync.triggered.connect(self.sync)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.open_action, setup, demo, sync, quit_action):
+            file_menu.addAction(action)
+        decide_menu = bar.addMenu("&Decide")
+        self.approve_action = QAction("&Approve selected…", self)
+        self.approve_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.approve_action.triggered.connect(lambda: self.decide("approve"))
+        self.reject_action = QAction("&Reject selected…", self)
+        self.reject_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.reject_action.triggered.connect(lambda: self.decide("reject"))
+        decide_menu.addAction(self.approve_action)
+        decide_menu.addAction(self.reject_action)
+        view_menu = bar.addMenu("&View")
+        themes = QActionGroup(self)
+        for mode in ("system", "light", "dark"):
+            action = QAction(f"{mode.capitalize()} theme", self, checkable=True)
+            action.setChecked(mode == self.settings.theme)
+            action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
+            themes.addAction(action)
+            view_menu.addAction(action)
+
+    def _shortcuts(self) -> None:
+        for keys, delta in (("J", 1), ("Ctrl+Down", 1), ("K", -1), ("Ctrl+Up", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(lambda d=delta: self.step(d))
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Start (or restart) the session these settings describe."""
+        self.settings = settings
+        if self.session is not None:
+            self.queue_runner.wait()
+            self.session.close()
+        self.session = Session(settings, self.paths) if settings.complete else None
+        self.policy = None
+        self.seen = None
+        self.model.set_views([])
+        self.card.set_view(None, None, settings.identity)
+        self.auditor.set_trust(settings.trust_file)
+        where = f"{settings.transport} {settings.source}" if self.session else "no queue set up"
+        demo = " (demo workspace)" if settings.demo else ""
+        self.who.setText(f"{settings.identity or 'no identity'} · {where}{demo}")
+        self.keys.set_source(self.session.key_source() if self.session else None,
+                             settings.identity)
+        self.keys.set_policy(None)
+        self.sync_timer.stop()
+        if self.session is None:
+            self.queue_view.show_age(None, True, "set up an identity and a queue (File menu)")
+            return
+        self.sync_timer.start(settings.sync_seconds * 1000)
+        session = self.session
+        self.queue_runner.run(session.load_cache, self._cached, lambda _e: None)
+        self.sync()
+
+    # -- syncing
+
+    def sync(self) -> None:
+        if self.session is None or self.syncing:
+            return
+        self.syncing = True
+        self.queue_view.sync_button.setEnabled(False)
+        self.queue_runner.run(self.session.pull, self._pulled, self._pull_failed)
+
+    def _cached(self, cached: CachedQueue) -> None:
+        if cached.synced_at is None or not self.syncing:
+            return  # no copy yet, or the live pull already arrived
+        self._show_views(cached.views, cached.policy)
+        self.queue_view.show_age(cached.synced_at, True, "Syncing…")
+
+    def _pulled(self, pull: Pull) -> None:
+        self.syncing = False
+        self.queue_view.sync_button.setEnabled(True)
+        self._show_views(pull.views, pull.policy)
+        self.queue_view.show_age(pull.synced_at, pull.offline, pull.error)
+
+    def _pull_failed(self, error: object) -> None:
+        self.syncing = False
+        self.queue_view.sync_button.setEnabled(True)
+        self.queue_view.show_age(None, True, str(error))
+
+    def _show_views(self, views: list[ProposalView], policy_bytes: bytes | None) -> None:
+        policy = parse_policy(policy_bytes)
+        if policy is not None:
+            self.policy = policy
+            self.keys.set_policy(policy)
+        self.queue_view.remember_selection()
+        self.model.set_views(views)
+        self._announce(views)
+        if self.queue_view.current() is None:
+            self.card.set_view(None, self.policy, self.settings.identity)
+
+    def _announce(self, views: list[ProposalView]) -> None:
+        waiting = {v.hash for v in views
+                   if v.my_decision is None and visible_status(v) == "pending"}
+        if self.seen is None:
+            self.seen = waiting
+            if waiting:
+                self.notify(f"{len(waiting)} proposal(s) wait for your review.")
+            return
+        new = waiting - self.seen
+        self.seen |= waiting
+        if new:
+            routes = sorted({v.proposal.route for v in views if v.hash in new})
+            self.notify(f"{len(new)} new proposal(s) to review: {', '.join(routes)}")
+
+    def notify(self, text: str) -> None:
+        """Tray message when there is a tray, else the in-window banner."""
+        if self.tray is not None and self.tray.supportsMessages():
+            self.tray.showMessage("Foureyes", text, QSystemTrayIcon.MessageIcon.Information,
+                                  NOTIFY_MS)
+        else:
+            self.queue_view.banner.show_message(text)
+
+    # -- selection and deciding
+
+    def _selected(self, view: ProposalView | None) -> None:
+        self.card.set_view(view, self.policy, self.settings.identity)
+
+    def step(self, delta: int) -> None:
+        if self.tabs.currentIndex() == QUEUE_TAB and self.dialog is None:
+            self.queue_view.step(delta)
+
+    def decide(self, verdict: str) -> None:
+        view = self.card.view
+        if self.tabs.currentIndex() != QUEUE_TAB or view is None or self.dialog is not None:
+            return
+        if self.session is None or self.policy is None or not self.card.can_decide():
+            self.statusBar().showMessage(self.card.blocked.text(), NOTIFY_MS)
+            return
+        self.dialog = DecideDialog(view, self.policy, self.session, self.queue_runner,
+                                   verdict, self)
+        self.dialog.decided.connect(self._decided)
+        self.dialog.finished.connect(self._dialog_closed)
+        self.dialog.open()
+        self.dialog.activateWindow()
+
+    def _dialog_closed(self) -> None:
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = None
+
+    def _decided(self, view: ProposalView) -> None:
+        self.model.replace(view)
+        if self.card.view is not None and self.card.view.hash == view.hash:
+            self.card.set_view(view, self.policy, self.settings.identity)
+        self.statusBar().showMessage("Your decision was signed and handed in.", NOTIFY_MS)
+
+    # -- auditor, keys, settings
+
+    def open_bundle(self, path: Path) -> None:
+        self.tabs.setCurrentIndex(AUDITOR_TAB)
+        self.auditor.open_bundle(path)
+
+    def open_bundle_dialog(self) -> None:
+        self.tabs.setCurrentIndex(AUDITOR_TAB)
+        self.auditor.choose_bundle()
+
+    def _trust_chosen(self, path: str) -> None:
+        self.settings.trust_file = path
+        self.settings.save(self.paths)
+
+    def _key_changed(self) -> None:
+        if self.session is not None:  # a server login signs with the key: start afresh
+            self.apply_settings(self.settings)
+
+    def set_theme(self, mode: str) -> None:
+        self.settings.theme = mode
+        theme.apply(QApplication.instance(), mode)
+        self.queue_view.banner.recolor()
+        self.card.set_view(self.card.view, self.policy, self.settings.identity)
+        if self.settings.complete:
+            self.settings.save(self.paths)
+
+    def run_first_run(self) -> None:
+        dialog = FirstRunDialog(self.paths, self.aux_runner, self.settings, self)
+        dialog.finished.connect(lambda _r: self._first_run_done(dialog))
+        dialog.open()
+
+    def _first_run_done(self, dialog: FirstRunDialog) -> None:
+        if dialog.settings is not None:
+            dialog.settings.theme = self.settings.theme
+            dialog.settings.save(self.paths)
+            self.apply_settings(dialog.settings)
+        dialog.deleteLater()
+
+    def open_demo(self) -> None:
+        from app.demo import build_demo
+
+        paths = self.paths
+        self.statusBar().showMessage("Building the demo workspace…")
+
+        def ready(settings: Settings) -> None:
+            settings.theme = self.settings.theme
+            settings.save(self.paths)
+            self.apply_settings(settings)
+            self.statusBar().showMessage("Demo workspace ready: you are bob@example.com.",
+                                         NOTIFY_MS)
+
+        self.aux_runner.run(lambda: build_demo(paths), ready,
+                            lambda e: self.statusBar().showMessage(f"Demo failed: {e}"))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized:  # sizes only mean something once the window has its size
+            self._sized = True
+            height = max(self.split.height(), 1)
+            table = int(height * TABLE_SHARE)
+            self.split.setSizes([table, height - table])
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.sync_timer.stop()
+        self.queue_runner.wait()
+        self.aux_runner.wait()
+        if self.session is not None:
+            self.session.close()
+        if self.tray is not None:
+            self.tray.hide()
+        super().closeEvent(event)
+

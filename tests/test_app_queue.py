@@ -1,0 +1,144 @@
+# ruff: noqa: F811 - pytest fixtures are imported by name
+"""The queue view over a real folder queue: columns, sort, filter, countdown, sync on a
+worker, the offline cache with its age, new-proposal notices, keyboard navigation, and the
+absence of any way to select (so approve) two proposals at once."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QAbstractItemView
+
+from app.models import AMOUNT, COLUMNS, TIME_LEFT, TITLE
+from core.formats import now_utc
+from tests.app_fixtures import QT_STRICT, WAIT_MS, app_paths, folder_world, select, window_factory  # noqa: F401
+
+pytestmark = QT_STRICT
+
+
+def _titles(window) -> list[str]:  # noqa: ANN001
+    proxy = window.queue_view.proxy
+    return [proxy.index(r, TITLE).data() for r in range(proxy.rowCount())]
+
+
+def test_columns_sort_and_filter(qtbot, folder_world, window_factory) -> None:
+    small = folder_world.submit(title="Refund order 1182", params={
+        "amount_minor": 4900, "currency": "EUR", "to": "acct-1"}, reversibility="reversible")
+    big = folder_world.submit(title="Pay invoice 4411", params={
+        "amount_minor": 120000, "currency": "USD", "to": "acct-991"})
+    iam = folder_world.submit(route="iam.rotate_key", params={"principal": "ci"},
+                              title="Rotate CI key", reversibility="partially_reversible")
+    window = window_factory(folder_world.settings(), rows=3)
+    model = window.model
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))] == [
+        "Route", "Title", "Requester", "Agent", "Reversibility", "Amount", "Time left",
+        "Status"]
+    row = model.row_of(big.hash)
+    shown = [model.index(row, c).data() for c in range(len(COLUMNS))]
+    assert shown[:6] == ["payments.transfer", "Pay invoice 4411", "alice@example.com",
+                         "agent:payments-bot", "irreversible", "1,200.00 USD"]
+    assert shown[7] == "awaiting you"
+    assert model.index(model.row_of(iam.hash), AMOUNT).data() == "—"
+
+    view = window.queue_view
+    view.table.sortByColumn(AMOUNT, Qt.SortOrder.DescendingOrder)  # numbers, not text
+    assert _titles(window) == ["Pay invoice 4411", "Refund order 1182", "Rotate CI key"]
+    view.filter_edit.setText("iam.")
+    assert _titles(window) == ["Rotate CI key"]
+    view.filter_edit.setText("REFUND")
+    assert _titles(window) == ["Refund order 1182"]
+    view.filter_edit.clear()
+    assert len(_titles(window)) == 3
+    del small
+
+
+def test_countdown_updates_only_the_time_left_column(qtbot, folder_world,
+                                                     window_factory) -> None:
+    folder_world.submit(created_at=now_utc() - timedelta(minutes=1))
+    window = window_factory(folder_world.settings(), rows=1)
+    seen: list[tuple[int, int]] = []
+    window.model.dataChanged.connect(lambda tl, br, roles=(): seen.append((tl.column(),
+                                                                          br.column())))
+    before = window.model.index(0, TIME_LEFT).data()
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=WAIT_MS)  # driven by the model's QTimer
+    assert set(seen) == {(TIME_LEFT, TIME_LEFT)}
+    qtbot.waitUntil(lambda: window.model.index(0, TIME_LEFT).data() != before, timeout=WAIT_MS)
+
+
+def test_sync_notifies_new_proposals_and_keeps_an_offline_copy(qtbot, folder_world,
+                                                               window_factory,
+                                                               app_paths) -> None:
+    folder_world.submit(title="First")
+    window = window_factory(folder_world.settings(), rows=1)
+    banner = window.queue_view.banner
+    qtbot.waitUntil(banner.isVisible, timeout=WAIT_MS)  # offscreen has no tray: the banner
+    assert "1 proposal(s) wait" in banner.label.text()
+    banner.close_button.click()
+    assert "Live queue" in window.queue_view.age.text()
+
+    folder_world.submit(title="Second", route="payments.refund")
+    window.sync()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and banner.isVisible(), timeout=WAIT_MS)
+    assert banner.label.text() == "1 new proposal(s) to review: payments.refund"
+
+    # The stick is pulled: the window keeps the last pull and says how old it is.
+    shutil.move(folder_world.root, folder_world.root.with_name("unplugged"))
+    window.sync()
+    qtbot.waitUntil(lambda: "Offline copy" in window.queue_view.age.text(), timeout=WAIT_MS)
+    assert "cannot reach the queue" in window.queue_view.age.text()
+    assert window.model.rowCount() == 2
+
+    # A fresh start, still offline, reads the SQLite cache.
+    window.close()
+    again = window_factory(folder_world.settings(), rows=2)
+    assert sorted(_titles(again)) == ["First", "Second"]
+    assert "Offline copy" in again.queue_view.age.text()
+
+
+def test_keyboard_navigation_and_single_selection(qtbot, folder_world,
+                                                  window_factory) -> None:
+    for n in range(3):
+        folder_world.submit(title=f"P{n}", created_at=now_utc() - timedelta(minutes=n))
+    window = window_factory(folder_world.settings(), rows=3)
+    table = window.queue_view.table
+    assert table.selectionMode() == QAbstractItemView.SelectionMode.SingleSelection
+    table.setFocus()
+    order = _titles(window)
+    qtbot.keyClick(window, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: window.card.view is not None, timeout=WAIT_MS)
+    assert window.card.view.proposal.summary["title"] == order[0]
+    qtbot.keyClick(window, Qt.Key.Key_J)
+    assert window.card.view.proposal.summary["title"] == order[1]
+    qtbot.keyClick(window, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+    assert window.card.view.proposal.summary["title"] == order[2]
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    qtbot.keyClick(window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert window.card.view.proposal.summary["title"] == order[0]
+
+    # Ctrl+A, select-all and extending the selection all leave exactly one selected.
+    qtbot.keyClick(table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(table.selectionModel().selectedRows()) == 1
+    table.selectAll()
+    selection = table.selectionModel()
+    selection.select(window.queue_view.proxy.index(2, 0),
+                     QItemSelectionModel.SelectionFlag.Select
+                     | QItemSelectionModel.SelectionFlag.Rows)
+    assert len(selection.selectedRows()) == 1
+    # Typing J into the filter types a J; it does not move the selection.
+    window.queue_view.filter_edit.setFocus()
+    qtbot.keyClicks(window.queue_view.filter_edit, "j")
+    assert window.queue_view.filter_edit.text() == "j"
+
+
+def test_selection_survives_a_sync(qtbot, folder_world, window_factory) -> None:
+    a = folder_world.submit(title="Keep me")
+    folder_world.submit(title="Other")
+    window = window_factory(folder_world.settings(), rows=2)
+    select(window, a, qtbot)
+    folder_world.submit(title="Newcomer")
+    window.sync()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=WAIT_MS)
+    assert window.queue_view.current().hash == a.hash
+    assert window.card.view.hash == a.hash
