@@ -1,5 +1,5 @@
-"""A real PyInstaller build (CLI target: the smoke build CI can afford), then the built
-binary verifies the independent vector and a release signed by two people."""
+"""A real PyInstaller build of both programs, then: the built CLI verifies the independent
+vector, and the built app starts offscreen on a bundle and keeps running."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
+APP_ALIVE_SECONDS = 8
 
 
 @pytest.mark.skipif(importlib.util.find_spec("PyInstaller") is None,
@@ -21,7 +22,7 @@ def test_frozen_cli_builds_and_verifies(tmp_path, vectors_dir):
     import os
     import sys
 
-    env = {**os.environ, "FOUREYES_BUILD_TARGETS": "cli", "PYTHON": sys.executable}
+    env = {**os.environ, "FOUREYES_BUILD_TARGETS": "cli,app", "PYTHON": sys.executable}
     out = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh"), str(tmp_path / "dist")],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -40,3 +41,15 @@ def test_frozen_cli_builds_and_verifies(tmp_path, vectors_dir):
     assert r.returncode == 0, r.stdout + r.stderr
     sums = (tmp_path / "dist" / "SHA256SUMS").read_text()
     assert tarball.name in sums
+    app = tmp_path / "unpacked" / "foureyes" / "foureyes-app"
+    home = {"QT_QPA_PLATFORM": "offscreen", "FOUREYES_APP_HOME": str(tmp_path / "home"),
+            "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen([str(app), str(vectors_dir / "payment-2of4.foureyes")],
+                            env={**os.environ, **home}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=APP_ALIVE_SECONDS)  # still running: it started and stayed up
+    finally:
+        proc.kill()
+        proc.wait()
