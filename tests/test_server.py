@@ -347,3 +347,31 @@ def test_log_verify_names_a_tampered_entry(server):
               server.world.log_verifier)
     assert out.returncode == 1
     assert "first bad index: 1" in out.stdout
+
+
+def test_refusal_messages_do_not_count_other_decisions(server):
+    """A refused reviewer learns nothing about how many others already decided."""
+    world = server.world
+    first, second = _propose(server, world), _propose(server, world)
+    _decide(server, BOB, second)
+
+    def bad_signature(p):
+        d = make_decision(p, verdict="approve", reason="x", identity=DAVE,
+                          signer=world.signer(DAVE), now=now_utc())
+        with pytest.raises(InvalidData) as e:
+            server.reviewer(DAVE).submit_decision(p.hash, SignedDecision(
+                d.document, world.signer(DAVE).sign(d.document, "foureyes-login-v1")))
+        return e.value.code, e.value.message
+
+    assert bad_signature(first) == bad_signature(second)
+
+
+def test_server_refuses_to_start_on_a_damaged_log(server):
+    server.stop()
+    conn = sqlite3.connect(server.data / "server.sqlite")
+    conn.execute("UPDATE log_entries SET entry=CAST(? AS BLOB) WHERE idx=0", (b'{"x":1}',))
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError) as e:
+        server.start()
+    assert "log_damaged" in str(e.value) or "does not verify" in str(e.value)

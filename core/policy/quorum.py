@@ -3,7 +3,9 @@
 `evaluate` takes the pinned policy, the proposal and its decisions as the signed bytes plus
 armored signatures, and an explicit `now`; it does no I/O and trusts nothing it is given.
 Every decision comes back either counted or refused with a stable code, in the order given,
-so the same input always yields the same verdict everywhere.
+so the same input always yields the same verdict everywhere. Messages never mention a
+decision's position: a server shows them to reviewers, and "decision 3" would tell a
+reviewer that two others had already decided.
 
 Per decision, the first failing step decides its code:
   (1) format        the decision bytes pass the strict reader
@@ -137,20 +139,20 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
     try:  # (1)
         decision = Decision.from_bytes(sd.document)
     except InvalidData as e:
-        return _refuse(pos, "format", f"decision {pos} is malformed: {e.message}")
+        return _refuse(pos, "format", f"the decision is malformed: {e.message}")
     try:  # (2)
         key = verify(sd.signature, sd.document, DECISION_NAMESPACE)
     except InvalidData as e:
-        return _refuse(pos, "signature", f"decision {pos}: {e.message}", decision)
+        return _refuse(pos, "signature", f"the decision's signature is bad: {e.message}", decision)
     approver = policy.approver_by_key(key)  # (3)
     if approver is None:
         return _refuse(pos, "not_in_roster",
-                       f"decision {pos} is signed by key {key.fingerprint}, "
+                       f"the decision is signed by key {key.fingerprint}, "
                        "which is not in the policy's roster", decision)
     who = approver.identity
     if decision.reviewer != who:
         return _refuse(pos, "reviewer_mismatch",
-                       f"decision {pos} claims reviewer {decision.reviewer} but is signed "
+                       f"the decision claims reviewer {decision.reviewer} but is signed "
                        f"with the key of {who}", decision, who)
     bound = {"proposal": proposal.hash, "action": proposal.action_hash,
              "job_id": proposal.job_id, "policy": proposal.policy,
@@ -158,10 +160,10 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
     for name, expected in bound.items():  # (4)
         if decision.data[name] != expected:
             return _refuse(pos, "binding",
-                           f"decision {pos} by {who}: field {name!r} does not match the "
+                           f"the decision by {who}: field {name!r} does not match the "
                            "proposal", decision, who)
     if decision.decided_at > proposal.expires_at:  # (5)
-        return _refuse(pos, "expired", f"decision {pos} by {who} was made after the proposal "
+        return _refuse(pos, "expired", f"the decision by {who} was made after the proposal "
                        "expired", decision, who)
     if not approver.valid_at(decision.decided_at):  # (6)
         return _refuse(pos, "key_not_valid", f"{who} was not a valid approver at "
@@ -178,7 +180,7 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
                            "proposal; one person counts once", decision, who)
         other_key = policy.approver(other.reviewer or "")
         if other_key is not None and other_key.key == key:
-            return _refuse(pos, "duplicate_key", f"decision {pos} uses a key that already "
+            return _refuse(pos, "duplicate_key", "the decision uses a key that already "
                            "counted", decision, who)
     if rule is not None and rule.distinct_groups:  # (10)
         for other in counted:

@@ -103,7 +103,9 @@ def create_app(service: QueueService) -> FastAPI:
         yield
         task.cancel()
 
+    # The interactive /docs pages would load scripts from a CDN: off. /openapi.json stays.
     app = FastAPI(title="Foureyes queue", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Two-person rule for AI agents: proposals, signed decisions, "
                   "receipts, and a Merkle audit log.")
 
@@ -134,8 +136,12 @@ def create_app(service: QueueService) -> FastAPI:
     async def content_type(request: Request, call_next: Any) -> Response:
         if request.method == "POST" and not request.headers.get("content-type", "").startswith(
                 "application/json"):
-            return _error(415, "content_type", "send JSON with Content-Type: application/json")
-        return await call_next(request)
+            response: Response = _error(415, "content_type",
+                                        "send JSON with Content-Type: application/json")
+        else:
+            response = await call_next(request)
+        response.headers["Cache-Control"] = "no-store"  # views differ per reviewer
+        return response
 
     def caller(request: Request) -> Caller:
         auth = request.headers.get("authorization", "")

@@ -70,6 +70,7 @@ class QueueService:
         self.limits = limits or Limits()
         self.clock = clock
         self._policies: dict[str, Policy] = {self.policy.hash: self.policy}
+        self._check_log()
         with store.write() as c:
             c.execute("INSERT OR IGNORE INTO policies (hash, body) VALUES (?, ?)",
                       (self.policy.hash, self.policy.raw))
@@ -78,6 +79,17 @@ class QueueService:
                                 policy=self.policy.hash)
 
     # ------------------------------------------------------------------ helpers
+
+    def _check_log(self) -> None:
+        """Refuse to serve on top of a damaged log: fail closed, say where."""
+        from core.log.store import verify_store
+
+        report = verify_store(self.store.db, [self.signer.verifier])
+        if not report.ok:
+            where = f" (first bad index {report.first_bad_index})" \
+                if report.first_bad_index is not None else ""
+            raise InvalidData("log_damaged", "the audit log does not verify" + where + ": "
+                              + "; ".join(report.problems[:3]))
 
     def _last_activated(self) -> str | None:
         from core.formats import Event
