@@ -149,7 +149,7 @@ def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Repo
         report.add(check.code if not check.counted else "decision", check.counted,
                    check.message)
 
-    events = _events(report, entries, proposal)
+    events = {index: Event.from_bytes(raw) for index, raw in entries.items()}
     expired_logged = any(e.type == "proposal.expired" for e in events.values())
     if receipt is not None:  # (5)
         report.add("quorum", outcome.status == APPROVED,
@@ -219,14 +219,6 @@ def _proofs(data: bytes) -> dict[int, list[bytes]]:
             decoded.append(raw)
         out[int(key)] = decoded
     return out
-
-
-def _events(report: Report, entries: dict[int, bytes], proposal: Proposal) -> dict[int, Event]:
-    events: dict[int, Event] = {}
-    for index, raw in entries.items():
-        event = Event.from_bytes(raw)
-        events[index] = event
-    return events
 
 
 def _policy_hash(report: Report, proposal: Proposal, policy: Policy,
