@@ -375,3 +375,26 @@ def test_server_refuses_to_start_on_a_damaged_log(server):
     with pytest.raises(RuntimeError) as e:
         server.start()
     assert "log_damaged" in str(e.value) or "does not verify" in str(e.value)
+
+
+def test_key_not_valid_is_refused_and_logged(tmp_path):
+    """A roster entry outside its validity window cannot decide; the attempt is logged."""
+    world = SampleWorld.create()
+    erin = Signer(bytes(range(1, 33)))
+    world.signers["erin@example.com"] = erin
+    world.extra_approvers = ('[[approvers]]\nidentity = "erin@example.com"\n'
+                             f'key = "{erin.public_key.openssh()}"\n'
+                             'valid_before = "2020-01-01T00:00:00Z"\n')
+    srv = Server(world, tmp_path / "s")
+    srv.setup()
+    srv.start()
+    try:
+        p = _propose(srv, world)
+        with pytest.raises(InvalidData) as e:
+            _decide(srv, "erin@example.com", p)
+        assert e.value.code == "key_not_valid"
+        assert ("erin@example.com", "key_not_valid") in [
+            (ev.get("reviewer"), ev.get("code")) for ev in _events(srv)
+            if ev.type == "decision.refused"]
+    finally:
+        srv.stop()
