@@ -19,8 +19,8 @@ RELEASE_NAMESPACE = "foureyes-release-v1"
 SUMS = "SHA256SUMS"
 MAX_SUMS_BYTES = 1024 * 1024
 MAX_SIGNERS_BYTES = 256 * 1024
-_LINE = re.compile(r"^([0-9a-f]{64}) [ *](\S(?:.*\S)?)$")
-_SIG_NAME = re.compile(r"^SHA256SUMS\.(.+)\.sig$")
+_LINE = re.compile(r"([0-9a-f]{64}) [ *](\S(?:.*\S)?)")
+_SIG_NAME = re.compile(r"SHA256SUMS\.(.+)\.sig")
 CHUNK = 1024 * 1024
 
 
@@ -42,7 +42,7 @@ def parse_sums(data: bytes) -> dict[str, str]:
         raise InvalidData("sums", "SHA256SUMS is not UTF-8") from e
     out: dict[str, str] = {}
     for n, line in enumerate(text.splitlines(), 1):
-        m = _LINE.match(line)
+        m = _LINE.fullmatch(line)
         if not m:
             raise InvalidData("sums", f"SHA256SUMS line {n} is not '<sha256>  <file>'")
         digest, name = m.groups()
@@ -134,7 +134,7 @@ def verify_release(directory: Path, signers_file: Path, threshold: int) -> Relea
             report.problems.append(("file_mismatch", f"{name} does not match SHA256SUMS"))
     counted: set[bytes] = set()
     for sig_path in sorted(directory.glob(f"{SUMS}.*.sig")):
-        claimed = _SIG_NAME.match(sig_path.name).group(1)
+        claimed = _SIG_NAME.fullmatch(sig_path.name).group(1)
         try:
             key = verify(sig_path.read_bytes(), sums_bytes, RELEASE_NAMESPACE)
         except InvalidData as e:

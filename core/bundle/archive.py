@@ -23,7 +23,7 @@ FIXED_NAMES = ("proposal.json", "policy.toml", "receipt.json", "receipt.json.sig
                "log/checkpoint", "log/entries.jsonl", "log/proofs.json", "allowed_signers")
 REQUIRED = ("proposal.json", "policy.toml", "log/checkpoint", "log/entries.jsonl",
             "log/proofs.json")
-DECISION_NAME = re.compile(r"^decisions/([1-9][0-9]{0,2})\.json(\.sig)?$")
+DECISION_NAME = re.compile(r"decisions/([1-9][0-9]{0,2})\.json(\.sig)?")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -56,7 +56,7 @@ def read_members(data: bytes) -> dict[str, bytes]:
         seen.add(name)
         if name.startswith("/") or "\\" in name or ".." in name.split("/") or name.endswith("/"):
             raise _archive_error(f"entry {name!r} is a directory or an unsafe path")
-        if name not in FIXED_NAMES and not DECISION_NAME.match(name):
+        if name not in FIXED_NAMES and not DECISION_NAME.fullmatch(name):
             raise _archive_error(f"entry {name!r} is not one SPEC §8 allows")
         kind = stat.S_IFMT(info.external_attr >> 16)
         if kind not in (0, stat.S_IFREG):
@@ -84,7 +84,7 @@ def read_members(data: bytes) -> dict[str, bytes]:
             raise _archive_error(f"required entry {name!r} is missing")
     if ("receipt.json" in members) != ("receipt.json.sig" in members):
         raise _archive_error("receipt.json and receipt.json.sig must come together")
-    numbers = sorted(int(m.group(1)) for n in members if (m := DECISION_NAME.match(n))
+    numbers = sorted(int(m.group(1)) for n in members if (m := DECISION_NAME.fullmatch(n))
                      and not m.group(2))
     if numbers != list(range(1, len(numbers) + 1)):
         raise _archive_error("decisions must be numbered 1, 2, ... without gaps")
@@ -102,7 +102,7 @@ def write_members(members: Mapping[str, bytes]) -> bytes:
     order = {n: i for i, n in enumerate(FIXED_NAMES)}
 
     def key(name: str) -> tuple[int, int, str]:
-        m = DECISION_NAME.match(name)
+        m = DECISION_NAME.fullmatch(name)
         if m:
             return (2, int(m.group(1)), name)
         return (0 if order[name] < 2 else 4, order[name], name)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.errors import InvalidData
 
-HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_TRUST_BYTES = 256 * 1024
 
 
@@ -36,7 +36,7 @@ def parse_trust(data: bytes) -> Trust:
     policies = doc.get("policies", [])
     logs = doc.get("logs", [])
     if not isinstance(policies, list) or not all(
-        isinstance(p, str) and HASH_RE.match(p) for p in policies
+        isinstance(p, str) and HASH_RE.fullmatch(p) for p in policies
     ):
         raise InvalidData("trust", "policies must be a list of sha256:<hex> policy hashes")
     if not isinstance(logs, list) or not all(isinstance(k, str) for k in logs):

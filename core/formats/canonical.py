@@ -21,7 +21,7 @@ MAX_DOCUMENT_BYTES = 1024 * 1024  # SPEC §8 caps bundle members at 1 MiB; no do
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
-_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def canonical(obj: Any) -> bytes:
@@ -39,7 +39,7 @@ def sha256_ref(data: bytes) -> str:
 
 
 def is_hash_ref(value: object) -> bool:
-    return isinstance(value, str) and _HASH_RE.match(value) is not None
+    return isinstance(value, str) and _HASH_RE.fullmatch(value) is not None
 
 
 def _reject_constant(name: str) -> Any:

@@ -27,7 +27,7 @@ MAX_TEXT_CHARS = 8192
 MAX_SHORT_CHARS = 256
 MAX_LIST_ITEMS = 64
 MAX_DECISIONS_IN_RECEIPT = 64
-ROUTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$")
+ROUTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}")
 REVERSIBILITY = ("irreversible", "partially_reversible", "reversible")
 VERDICTS = ("approve", "reject")
 OUTCOMES = ("succeeded", "failed")
@@ -39,7 +39,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "receipt.recorded": ("proposal", "receipt"),
     "policy.activated": ("policy",),
 }
-REFUSAL_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+REFUSAL_CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -170,7 +170,7 @@ class Proposal(Document):
         action = _object(obj["action"], "field 'action'")
         _exact_keys(action, "field 'action'", ("route", "params"))
         route = _text(action["route"], "action.route", limit=200)
-        if not ROUTE_RE.match(route):
+        if not ROUTE_RE.fullmatch(route):
             raise InvalidData(
                 "format", "field 'action.route' must be ASCII letters, digits and _ . : / -"
             )
@@ -348,7 +348,7 @@ class Event(Document):
             if name == "reviewer":
                 F.identity(obj[name], name)
             elif name == "code":
-                if not isinstance(obj[name], str) or not REFUSAL_CODE_RE.match(obj[name]):
+                if not isinstance(obj[name], str) or not REFUSAL_CODE_RE.fullmatch(obj[name]):
                     raise InvalidData("format", "field 'code' must be a refusal code like self_approval")
             else:
                 F.hash_ref(obj[name], name)

@@ -12,13 +12,13 @@ from typing import Any
 
 from core.errors import InvalidData
 
-HUMAN_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]*@[a-z0-9.-]+$")
-AGENT_RE = re.compile(r"^agent:[a-z0-9][a-z0-9._-]*$")
-GATE_RE = re.compile(r"^gate:[a-z0-9][a-z0-9._-]*$")
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-TTL_RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+HUMAN_RE = re.compile(r"[a-z0-9][a-z0-9._+-]*@[a-z0-9.-]+")
+AGENT_RE = re.compile(r"agent:[a-z0-9][a-z0-9._-]*")
+GATE_RE = re.compile(r"gate:[a-z0-9][a-z0-9._-]*")
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+TTL_RE = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 MAX_IDENTITY_CHARS = 254
 MAX_TTL = timedelta(days=366)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,7 +34,7 @@ def identity(value: Any, field: str, kinds: tuple[str, ...] = ("human", "agent",
     """An identity of one of ``kinds``; refused, never lower-cased, when it does not match."""
     text = _require_str(value, field)
     patterns = {"human": HUMAN_RE, "agent": AGENT_RE, "gate": GATE_RE}
-    if len(text) <= MAX_IDENTITY_CHARS and any(patterns[k].match(text) for k in kinds):
+    if len(text) <= MAX_IDENTITY_CHARS and any(patterns[k].fullmatch(text) for k in kinds):
         return text
     wanted = " or ".join(
         {"human": "a person (name@domain, lowercase)", "agent": "agent:<name>",
@@ -51,7 +51,7 @@ def human(value: Any, field: str) -> str:
 def parse_time(value: Any, field: str) -> datetime:
     """RFC 3339 UTC with seconds and a literal Z, nothing else."""
     text = _require_str(value, field)
-    if not TIME_RE.match(text):
+    if not TIME_RE.fullmatch(text):
         raise InvalidData(
             "time", f"field {field!r} must look like 2026-11-24T09:30:00Z (UTC, no fractions)"
         )
@@ -75,7 +75,7 @@ def now_utc() -> datetime:
 
 def hash_ref(value: Any, field: str) -> str:
     text = _require_str(value, field)
-    if not HASH_RE.match(text):
+    if not HASH_RE.fullmatch(text):
         raise InvalidData("format", f"field {field!r} must be sha256:<64 lowercase hex>")
     return text
 
@@ -83,7 +83,7 @@ def hash_ref(value: Any, field: str) -> str:
 def uuid_text(value: Any, field: str) -> str:
     """A lowercase hyphenated UUID. The version nibble is not enforced: see docs/formats.md."""
     text = _require_str(value, field)
-    if not UUID_RE.match(text):
+    if not UUID_RE.fullmatch(text):
         raise InvalidData("format", f"field {field!r} must be a lowercase UUID")
     return text
 
@@ -91,7 +91,7 @@ def uuid_text(value: Any, field: str) -> str:
 def parse_ttl(value: Any, field: str) -> timedelta:
     """A lifetime like 30m or 2h (units s, m, h, d); zero and absurd values are refused."""
     text = _require_str(value, field)
-    m = TTL_RE.match(text)
+    m = TTL_RE.fullmatch(text)
     if not m:
         raise InvalidData("policy", f"{field} must be a number and a unit s, m, h or d, like 30m")
     ttl = timedelta(seconds=int(m.group(1)) * _TTL_UNITS[m.group(2)])

@@ -24,10 +24,10 @@ MAX_NOTE_BYTES = 16 * 1024
 MAX_SIGNATURE_LINES = 32
 ALG_ED25519 = 1
 SIG_PREFIX = "\u2014 "
-_NAME_RE = re.compile(r"^[^\s+]+$")
-_VERIFIER_RE = re.compile(r"^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$")
-_SIGNER_RE = re.compile(r"^PRIVATE\+KEY\+([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$")
-_SIZE_RE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
+_NAME_RE = re.compile(r"[^\s+]+")
+_VERIFIER_RE = re.compile(r"([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})")
+_SIGNER_RE = re.compile(r"PRIVATE\+KEY\+([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})")
+_SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})")
 
 
 def _fail(why: str) -> InvalidData:
@@ -71,7 +71,7 @@ class LogVerifier:
 
     @classmethod
     def from_text(cls, text: str) -> LogVerifier:
-        m = _VERIFIER_RE.match(text.strip()) if isinstance(text, str) else None
+        m = _VERIFIER_RE.fullmatch(text) if isinstance(text, str) else None
         if m is None:
             raise _fail("a log verifier key looks like <name>+<8 hex>+<base64>")
         parts = m.groups()
@@ -90,7 +90,7 @@ class LogSigner:
     __slots__ = ("name", "_key")
 
     def __init__(self, name: str, seed: bytes) -> None:
-        if not _NAME_RE.match(name) or len(seed) != 32:
+        if not _NAME_RE.fullmatch(name) or len(seed) != 32:
             raise _fail("a log key needs a name without spaces or '+' and a 32-byte seed")
         self.name = name
         self._key = nacl.signing.SigningKey(seed)
@@ -113,7 +113,7 @@ class LogSigner:
 
     @classmethod
     def from_text(cls, text: str) -> LogSigner:
-        m = _SIGNER_RE.match(text.strip()) if isinstance(text, str) else None
+        m = _SIGNER_RE.fullmatch(text.strip()) if isinstance(text, str) else None
         if m is None:
             raise _fail("a log signer key looks like PRIVATE+KEY+<name>+<hash>+<base64>")
         name, khash, b64 = m.groups()
@@ -170,7 +170,7 @@ def parse_checkpoint(note: str) -> Checkpoint:
     origin, size, root = lines[0], lines[1], lines[2]
     if not origin or any(ch.isspace() for ch in origin):
         raise _fail("the checkpoint origin is empty or has spaces")
-    if not _SIZE_RE.match(size):
+    if not _SIZE_RE.fullmatch(size):
         raise _fail("the checkpoint size is not a plain decimal number")
     raw_root = _b64(root, "the checkpoint root")
     if len(raw_root) != 32:

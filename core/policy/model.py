@@ -25,9 +25,9 @@ MAX_POLICY_BYTES = 1024 * 1024
 MAX_APPROVALS = 32
 MAX_ROUTE_CHARS = 200
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in")
-LOG_KEY_RE = re.compile(r"^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$")
-GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-ROUTE_GLOB_RE = re.compile(r"^[A-Za-z0-9_.:/*?-]+$")
+LOG_KEY_RE = re.compile(r"([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})")
+GROUP_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+ROUTE_GLOB_RE = re.compile(r"[A-Za-z0-9_.:/*?-]+")
 
 _TOP = {"schema", "name", "default", "ttl", "approvers", "gates", "logs", "rules"}
 _APPROVER = {"identity", "key", "groups", "valid_after", "valid_before"}
@@ -232,7 +232,7 @@ class _Reader:
 
     def groups(self, value: Any, table: str, i: int) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(
-            isinstance(g, str) and GROUP_RE.match(g) for g in value
+            isinstance(g, str) and GROUP_RE.fullmatch(g) for g in value
         ):
             raise self.fail(f"[[{table}]] #{i + 1}: groups must be a list of lowercase names",
                             table, i, "groups")
@@ -284,11 +284,11 @@ class _Reader:
     def log(self, entry: dict[str, Any], i: int) -> str:
         self.known(entry, _LOG, "logs", i, ("key",))
         text = entry["key"]
-        if not isinstance(text, str) or not LOG_KEY_RE.match(text):
+        if not isinstance(text, str) or not LOG_KEY_RE.fullmatch(text):
             raise self.fail(f"[[logs]] #{i + 1}: key must be a verifier key name+hash+base64",
                             "logs", i, "key")
         try:
-            blob = base64.b64decode(LOG_KEY_RE.match(text).group(3), validate=True)
+            blob = base64.b64decode(LOG_KEY_RE.fullmatch(text).group(3), validate=True)
         except ValueError as e:
             raise self.fail(f"[[logs]] #{i + 1}: key is not valid base64", "logs", i, "key") from e
         if len(blob) != 33 or blob[0] != 1:
@@ -300,7 +300,7 @@ class _Reader:
         self.known(r, _RULE, "rules", i, ("route", "approvals"))
         route = r["route"]
         if not isinstance(route, str) or not route or len(route) > MAX_ROUTE_CHARS \
-                or not ROUTE_GLOB_RE.match(route):
+                or not ROUTE_GLOB_RE.fullmatch(route):
             raise self.fail(f"[[rules]] #{i + 1}: route must be an ASCII glob using * and ?",
                             "rules", i, "route")
         approvals = r["approvals"]
@@ -371,7 +371,7 @@ class _Reader:
                                 "an approver can not also be a gate", "gates", i, "key")
             seen_keys[g.key.raw] = g.identity
         for i, text in enumerate(logs):
-            pub = base64.b64decode(LOG_KEY_RE.match(text).group(3))[1:]
+            pub = base64.b64decode(LOG_KEY_RE.fullmatch(text).group(3))[1:]
             if pub in seen_keys:
                 raise self.fail(f"log key is also the key of {seen_keys[pub]}: a log key is "
                                 "used for nothing else", "logs", i, "key")

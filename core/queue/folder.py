@@ -35,8 +35,8 @@ from core.policy import APPROVED, REJECTED, Policy, SignedDecision, evaluate
 from core.queue.atomic import is_temporary, write_atomic
 from core.queue.base import FINAL_STATUSES, DecisionAck, ProposalView, Queue
 
-HEX_RE = re.compile(r"^[0-9a-f]{64}$")
-SEALED_RE = re.compile(r"^[0-9a-f]{32}\.sealed$")
+HEX_RE = re.compile(r"[0-9a-f]{64}")
+SEALED_RE = re.compile(r"[0-9a-f]{32}\.sealed")
 MAX_SEALED_BYTES = 64 * 1024
 POLL_SECONDS = 0.2
 ROLES = ("reviewer", "gate")
@@ -58,7 +58,7 @@ def _arrival(path: Path) -> tuple[int, str]:
 
 def _hex(proposal_hash: str) -> str:
     h = proposal_hash.removeprefix("sha256:")
-    if not HEX_RE.match(h):
+    if not HEX_RE.fullmatch(h):
         raise InvalidData("not_found", f"{proposal_hash!r} is not a proposal hash")
     return h
 
@@ -127,7 +127,7 @@ class FolderQueue(Queue):
         for path in sorted(folder.glob("*")) if folder.is_dir() else []:
             if is_temporary(path.name):
                 continue
-            if not path.name.endswith(".json") or not HEX_RE.match(path.name[:-5]):
+            if not path.name.endswith(".json") or not HEX_RE.fullmatch(path.name[:-5]):
                 self.problems.append(Problem(path.name, "not a proposal file name; ignored"))
                 continue
             data = self._read(path)
@@ -291,7 +291,7 @@ class FolderQueue(Queue):
             if is_temporary(name) or self.db.conn.execute(
                     "SELECT 1 FROM seen WHERE name=?", (key,)).fetchone():
                 continue
-            if not SEALED_RE.match(name):
+            if not SEALED_RE.fullmatch(name):
                 self.problems.append(Problem(name, "not a sealed decision name; ignored"))
                 continue
             data = self._read(folder / name, MAX_SEALED_BYTES)
