@@ -33,3 +33,13 @@ class InvalidData(FoureyesError):
 
 class TransportError(FoureyesError):
     """A network, storage or keyring problem: the data may be fine, the path to it is not."""
+
+
+class Refused(InvalidData):
+    """A refusal by a judge (server or gate); its HTTP status comes from core.codes."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(code, message)
+        from core.codes import http_status
+
+        self.status = status if status is not None else http_status(code)

@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import __version__
-from core.errors import InvalidData, TransportError
-from core.server.service import Caller, QueueService, Refused
+from core.errors import InvalidData, Refused, TransportError
+from core.server.auth import Caller
+from core.server.service import QueueService
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_WAIT_SECONDS = 30.0
