@@ -75,6 +75,15 @@ class Queue(ABC):
         """Block up to `timeout` seconds for the proposal to leave "pending"."""
 
     @abstractmethod
+    def claim(self, proposal_hash: str) -> None:
+        """Claim an approved proposal for execution, atomically, in the queue itself (gates).
+
+        Raises InvalidData `already_executed` when the queue already holds a claim or a
+        receipt for it, so a second gate (or a gate on cloned state) stops before anything
+        runs. The gate's private ledger alone cannot do this: it can be copied or deleted.
+        """
+
+    @abstractmethod
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
         """Record the gate's signed execution receipt (gates only; once per proposal)."""
 

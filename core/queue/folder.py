@@ -362,6 +362,21 @@ class FolderQueue(Queue):
                 return view
             time.sleep(POLL_SECONDS)
 
+    def claim(self, proposal_hash: str) -> None:
+        """An exclusive create on the share: a second gate (cloned state) finds it and stops."""
+        self._require_gate()
+        h = _hex(proposal_hash)
+        if (self.root / "receipts" / f"{h}.json").exists():
+            raise InvalidData("already_executed", "the folder already holds a receipt for "
+                              "this proposal; it runs once")
+        try:
+            write_atomic(self.root / "claims" / f"{h}.claim",
+                         canonical({"gate": self._policy.gates[0].identity,
+                                    "proposal": "sha256:" + h}), exclusive=True)
+        except FileExistsError as e:
+            raise InvalidData("already_executed", "another gate (or this gate on copied "
+                              "state) already claimed this proposal; it runs once") from e
+
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
         self._require_gate()
         from core.formats import Receipt

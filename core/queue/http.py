@@ -134,6 +134,9 @@ class HttpQueue(Queue):
                          params={"timeout": timeout}, timeout=timeout + DEFAULT_TIMEOUT)
         return view_from_json(out.json())
 
+    def claim(self, proposal_hash: str) -> None:
+        self._send("POST", f"/v1/proposals/{proposal_hash}/claim", json={})
+
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
         self._send("POST", f"/v1/proposals/{proposal_hash}/receipt",
                    json={"receipt": receipt.decode(), "signature": signature})
