@@ -46,12 +46,34 @@ def test_one_approval_is_pending_then_expired(world):
     assert evaluate(policy, proposal, decisions, now=later).status == "expired"
 
 
-def test_one_reject_rejects_even_with_quorum(world):
+def test_one_reject_rejects(world):
+    policy, proposal = _setup(world)
+    outcome = evaluate(policy, proposal, _signed(
+        world, proposal, {"reviewer": BOB},
+        {"reviewer": DAVE, "verdict": "reject", "reason": "wrong vendor"},
+        {"reviewer": CAROL}))
+    assert outcome.status == "rejected" and "dave" in outcome.message
+    assert [c.code for c in outcome.checks] == ["counted", "counted", "closed"]
+
+
+def test_an_outcome_once_reached_is_final(world):
+    """The attack: a reject after quorum, while the gate executes, erased the execution.
+    A late decision never changes an outcome (SPEC §5): it is refused `closed`."""
     policy, proposal = _setup(world)
     outcome = evaluate(policy, proposal, _signed(
         world, proposal, {"reviewer": BOB}, {"reviewer": CAROL},
-        {"reviewer": DAVE, "verdict": "reject", "reason": "wrong vendor"}))
-    assert outcome.status == "rejected" and "dave" in outcome.message
+        {"reviewer": DAVE, "verdict": "reject", "reason": "too late"}))
+    assert outcome.status == "approved"
+    assert [c.code for c in outcome.checks] == ["counted", "counted", "closed"]
+
+
+def test_a_decision_dated_before_the_proposal_is_refused(world):
+    """A reviewer whose valid_before has passed must not backdate into validity."""
+    policy, proposal = _setup(world)
+    early = proposal.created_at - timedelta(days=30)
+    outcome = evaluate(policy, proposal, _signed(world, proposal,
+                                                 {"reviewer": BOB, "decided_at": early}))
+    assert outcome.checks[0].code == "binding" and not outcome.checks[0].counted
 
 
 def test_vector_decisions_count(vector_members):
@@ -158,18 +180,50 @@ def test_key_not_valid_outside_window(world):
 
 
 def test_groups_and_distinct_groups(world):
-    # iam.* needs sre, distinct groups: bob(sre) + dave(sre) share; carol(finance,sre) shares
+    # iam.* needs sre, distinct groups: bob(sre), dave(sre), carol(finance,sre) all share sre:
+    # each approve is recorded (never refused: a refusal would reveal a colleague decided)
+    # and none helps a second one reach the quorum.
     policy, proposal = _setup(world, route="iam.grant", params={"role": "admin"})
     outcome = evaluate(policy, proposal, _signed(
         world, proposal, {"reviewer": BOB}, {"reviewer": DAVE}, {"reviewer": CAROL}))
-    assert [c.code for c in outcome.checks] == ["counted", "shared_group", "shared_group"]
-    assert outcome.status == "pending"
+    assert [c.code for c in outcome.checks] == ["counted", "counted", "counted"]
+    assert outcome.status == "pending" and outcome.approvals == 1
     world2 = SampleWorld.create()
     policy, proposal = _setup(world2, route="iam.grant", params={"role": "admin"},
                               requester="bob@example.com")
     outcome = evaluate(policy, proposal, _signed(world2, proposal,
                                                  {"reviewer": REQUESTER}))
     assert outcome.checks[0].code == "not_eligible"
+
+
+DISTINCT = """\
+[[rules]]
+route = "iam.*"
+approvals = 2
+distinct_groups = true
+"""
+
+
+def test_distinct_groups_is_a_counting_rule(world):
+    # bob(sre) then dave(sre): pending; carol(finance,sre) shares sre with both: pending;
+    # alice is the requester elsewhere, so use a proposal requested by someone else.
+    policy, proposal = _setup(world, DISTINCT, route="iam.grant", params={},
+                              requester="erin@example.com")
+    same = _signed(world, proposal, {"reviewer": BOB}, {"reviewer": DAVE})
+    out = evaluate(policy, proposal, same)
+    assert out.status == "pending" and all(c.counted for c in out.checks)
+    # alice (finance) with bob (sre): two approvers with no shared group → approved
+    both = _signed(world, proposal, {"reviewer": BOB}, {"reviewer": DAVE},
+                   {"reviewer": REQUESTER})
+    assert evaluate(policy, proposal, both).status == "approved"
+
+
+def test_a_same_group_reject_always_counts(world):
+    policy, proposal = _setup(world, route="iam.grant", params={"role": "admin"})
+    out = evaluate(policy, proposal, _signed(
+        world, proposal, {"reviewer": BOB},
+        {"reviewer": DAVE, "verdict": "reject", "reason": "not now"}))
+    assert out.status == "rejected"
 
 
 def test_policy_level_outcomes(world):
