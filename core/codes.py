@@ -80,6 +80,10 @@ _ALL: tuple[Code, ...] = (
          "Your computer's clock is too far off; fix it and decide again.", 422),
     Code("closed", "The proposal's outcome is already final; later decisions never count.",
          "This proposal is closed: its outcome is final.", 409),
+    Code("rejected", "A reviewer rejected the proposal (gate SDK).",
+         "A reviewer rejected this action; it will not run.", 409),
+    Code("pending", "The wait deadline passed; the proposal may still be decided (gate SDK).",
+         "No decision yet; it may still be decided later.", 409),
     Code("quorum", "The counted decisions do not approve the proposal.",
          "There is no valid quorum of approvals for this.", 409),
     # --- receipts (SPEC §6)

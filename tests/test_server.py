@@ -99,7 +99,10 @@ def test_every_refusal_is_answered_and_logged(server):
                    requester=CAROL)
     refuse("not_eligible", lambda: _decide(server, ALICE, iam))
     _decide(server, BOB, iam)
-    refuse("shared_group", lambda: _decide(server, DAVE, iam))
+    _decide(server, DAVE, iam)  # shares a group with bob: recorded, never refused
+    assert server.gate().get_proposal(iam.hash).status == "pending"
+    _decide(server, CAROL, p)  # p is approved: its outcome is final
+    refuse("closed", lambda: _decide(server, DAVE, p, verdict="reject", reason="late"))
     refused = [(e.get("reviewer"), e.get("code")) for e in _events(server)
                if e.type == "decision.refused"]
     assert [c for _, c in refused] == cases

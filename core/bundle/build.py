@@ -37,27 +37,43 @@ def build_bundle(*, proposal: bytes, policy: bytes, decisions: Sequence[SignedDe
     return write_members(members)
 
 
-def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,
-                    decisions: Sequence[SignedDecision],
-                    receipt: tuple[bytes, str] | None) -> bytes:
-    """The bundle of one proposal, proven against the store's latest checkpoint."""
-    note = store.latest_checkpoint()
+def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = None, *,
+                     policy_hash: str | None = None) -> tuple[str, dict[int, bytes], dict[int, list[bytes]]]:
+    """The checkpoint of `size` (default: the latest), the log entries about one proposal up
+    to it (plus the activation of its policy), and their inclusion proofs."""
+    if size is None:
+        note = store.latest_checkpoint()
+    else:
+        row = store.conn.execute("SELECT note FROM log_checkpoints WHERE size=?",
+                                 (size,)).fetchone()
+        note = row[0] if row else None
     if note is None:
-        raise InvalidData("checkpoint", "the log has no signed checkpoint yet")
+        raise InvalidData("checkpoint", "the log has no signed checkpoint of that size")
     size = parse_checkpoint(note).size
-    pinned = Proposal.from_bytes(proposal)
     entries: dict[int, bytes] = {}
-    activation: int | None = None
+    activation: int | None = None  # the last activation of the pinned policy before it
     for index in range(size):
         raw = store.entry(index)
         event = Event.from_bytes(raw)
-        if event.get("proposal") == pinned.hash:
+        if event.get("proposal") == proposal_hash:
             entries[index] = raw
-        elif event.type == "policy.activated" and event.get("policy") == pinned.policy \
+        elif event.type == "policy.activated" and event.get("policy") == policy_hash \
                 and not entries:
-            activation = index  # the last activation of the pinned policy before submission
+            activation = index
     if activation is not None:
         entries[activation] = store.entry(activation)
     proofs = {i: store.inclusion_proof(i, size) for i in entries}
+    return note, entries, proofs
+
+
+def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,
+                    decisions: Sequence[SignedDecision],
+                    receipt: tuple[bytes, str] | None, size: int | None = None) -> bytes:
+    """The bundle of one proposal, proven against the checkpoint of `size`: the one stored
+    when the proposal's record closed. Never the latest: a reviewer re-exporting a bundle
+    would read the log's growth (and so others' activity) from it."""
+    pinned = Proposal.from_bytes(proposal)
+    note, entries, proofs = proposal_entries(store, pinned.hash, size,
+                                           policy_hash=pinned.policy)
     return build_bundle(proposal=proposal, policy=policy, decisions=decisions, receipt=receipt,
                         checkpoint=note, entries=entries, proofs=proofs)

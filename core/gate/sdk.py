@@ -26,6 +26,7 @@ from typing import Any
 from core.errors import InvalidData, TransportError
 from core.formats import Proposal, Receipt, format_time, now_utc
 from core.gate.errors import (
+    AlreadyExecuted,
     DeniedByPolicy,
     Expired,
     NoQuorum,
@@ -34,6 +35,7 @@ from core.gate.errors import (
     StillPending,
 )
 from core.gate.ledger import Ledger
+from core.gate.logcheck import check_log_agrees
 from core.policy import (
     APPROVED,
     DENIED,
@@ -130,13 +132,21 @@ class Gate:
 
     def check(self, proposal: Proposal) -> Outcome:
         """Our own verdict from the signed decisions; the queue's status is only a hint."""
+        return self._check(proposal)[0]
+
+    def _check(self, proposal: Proposal) -> tuple[Outcome, ProposalView]:
         view = self._call(self.receipts.get_proposal, proposal.hash)
-        outcome = evaluate(self.policy, proposal, list(view.decisions), self.clock())
-        return outcome
+        return evaluate(self.policy, proposal, list(view.decisions), self.clock()), view
 
     def execute(self, proposal: Proposal, execute: Callable[[dict[str, Any]], Any]) -> RunResult:
-        """Run ``execute`` once if, and only if, our own quorum check approves right now."""
-        outcome = self.check(proposal)
+        """Run ``execute`` once if, and only if, our own quorum check approves right now.
+
+        Before anything runs: (1) the signed decisions make a quorum under the pinned policy,
+        (2) the queue's audit log agrees with those decisions (core.gate.logcheck), (3) the
+        queue itself grants the one claim on the proposal (a second gate, or this gate on a
+        copied or deleted state directory, is refused there), (4) the local ledger agrees.
+        """
+        outcome, view = self._check(proposal)  # (1)
         if outcome.status == REJECTED:
             raise Rejected(f"{proposal.route} was rejected: {outcome.message}")
         if outcome.status == EXPIRED or self.clock() > proposal.expires_at:
@@ -149,7 +159,22 @@ class Gate:
                            f"{outcome.message}")
         if outcome.status != APPROVED:
             raise NoQuorum(f"the signed decisions do not make a quorum: {outcome.message}")
-        self.ledger.claim(proposal.hash)
+        log = self._call(self.receipts.proposal_log, proposal.hash)  # (2)
+        try:
+            check_log_agrees(self.policy, proposal.hash, log, view.decisions)
+        except InvalidData as e:
+            if e.code == "already_executed":
+                raise AlreadyExecuted(e.message) from e
+            raise NoQuorum(e.message) from e
+        try:  # (3)
+            self._call(self.receipts.claim, proposal.hash)
+        except InvalidData as e:
+            if e.code == "already_executed":
+                raise AlreadyExecuted(e.message) from e
+            if e.code == "expired":
+                raise Expired(e.message) from e
+            raise NoQuorum(f"the queue refused the claim: {e.message}") from e
+        self.ledger.claim(proposal.hash)  # (4)
         params = json.loads(proposal.action_bytes)["params"]  # fresh copy of the signed bytes
         try:
             value = execute(params)

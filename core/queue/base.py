@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from core.formats import Proposal
+from core.gate.logcheck import ProposalLog
 from core.policy import SignedDecision
 
 # Status of a proposal as a queue reports it. "executed" means a receipt was recorded.
@@ -82,6 +83,11 @@ class Queue(ABC):
         receipt for it, so a second gate (or a gate on cloned state) stops before anything
         runs. The gate's private ledger alone cannot do this: it can be copied or deleted.
         """
+
+    @abstractmethod
+    def proposal_log(self, proposal_hash: str) -> ProposalLog:
+        """The queue's log entries about one proposal, proven to a signed checkpoint (gates):
+        the gate compares them with the decisions it is shown before executing."""
 
     @abstractmethod
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:

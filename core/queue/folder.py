@@ -29,6 +29,7 @@ import sqlite_utils
 from core.errors import InvalidData, TransportError
 from core.formats import Decision, Proposal, canonical, now_utc, parse_json
 from core.formats.canonical import MAX_DOCUMENT_BYTES
+from core.gate.logcheck import ProposalLog
 from core.log.note import LogSigner
 from core.log.store import LogStore
 from core.policy import APPROVED, REJECTED, Policy, SignedDecision, evaluate
@@ -376,6 +377,13 @@ class FolderQueue(Queue):
         except FileExistsError as e:
             raise InvalidData("already_executed", "another gate (or this gate on copied "
                               "state) already claimed this proposal; it runs once") from e
+
+    def proposal_log(self, proposal_hash: str) -> ProposalLog:
+        from core.bundle.build import proposal_entries
+
+        self._require_gate()
+        note, entries, proofs = proposal_entries(self.log, "sha256:" + _hex(proposal_hash))
+        return ProposalLog(note, entries, proofs)
 
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
         self._require_gate()

@@ -15,6 +15,7 @@ import httpx
 
 from core.errors import InvalidData, TransportError
 from core.formats import Proposal
+from core.gate.logcheck import ProposalLog
 from core.policy import SignedDecision
 from core.queue.base import DecisionAck, ProposalView, Queue
 from core.signing import Signer
@@ -136,6 +137,10 @@ class HttpQueue(Queue):
 
     def claim(self, proposal_hash: str) -> None:
         self._send("POST", f"/v1/proposals/{proposal_hash}/claim", json={})
+
+    def proposal_log(self, proposal_hash: str) -> ProposalLog:
+        return ProposalLog.from_json(self._send("GET", f"/v1/proposals/{proposal_hash}/log"
+                                                ).json())
 
     def record_receipt(self, proposal_hash: str, receipt: bytes, signature: str) -> None:
         self._send("POST", f"/v1/proposals/{proposal_hash}/receipt",

@@ -194,6 +194,14 @@ def create_app(service: QueueService) -> FastAPI:
         return service.submit_decision(caller(request), proposal_hash, body.decision.encode(),
                                        body.signature)
 
+    @app.post("/v1/proposals/{proposal_hash}/claim", tags=["receipts"])
+    def claim(request: Request, proposal_hash: str) -> dict[str, Any]:
+        return service.claim(caller(request), proposal_hash)
+
+    @app.get("/v1/proposals/{proposal_hash}/log", tags=["log"])
+    def proposal_log(request: Request, proposal_hash: str) -> dict[str, Any]:
+        return service.proposal_log(caller(request), proposal_hash)
+
     @app.post("/v1/proposals/{proposal_hash}/receipt", tags=["receipts"], status_code=201)
     def receipt(request: Request, proposal_hash: str, body: ReceiptIn) -> dict[str, Any]:
         return service.record_receipt(caller(request), proposal_hash, body.receipt.encode(),

@@ -1,8 +1,9 @@
-"""What the queue server does, independent of HTTP: every check, write and view.
+"""What the queue server does, independent of HTTP: every write, view and log event.
 
-Decisions are judged by the one quorum function (core.policy.evaluate) over the decisions
-already counted plus the new one. Refusals are logged as `decision.refused` before the
-error goes back, so a refused self-approval leaves evidence in the Merkle log.
+Every rule about what may enter the queue lives in core.judge, shared with the folder gate;
+this module stores the judge's rulings and logs them in the same transaction. Refusals are
+logged as `decision.refused` before the error goes back, so a refused self-approval leaves
+evidence in the Merkle log.
 
 Blind review: `view()` gives a reviewer status "pending" and no decisions until they have
 decided themselves or the outcome is final; nothing else reveals other verdicts.
@@ -13,28 +14,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from core.errors import InvalidData, Refused
-from core.formats import Proposal, Receipt, format_time, now_utc
+from core.formats import Proposal, format_time, now_utc
+from core.judge import FINAL, Judge
 from core.log.note import LogSigner
 from core.policy import (
-    APPROVED,
-    INVALID,
-    REJECTED,
     Policy,
     SignedDecision,
-    evaluate,
-    proposal_problem,
 )
 from core.server.auth import AuthService, Caller
 from core.server.store import ServerStore
-from core.signing import verify
 
-RECEIPT_NAMESPACE = "foureyes-receipt-v1"
-CLOCK_SKEW = timedelta(minutes=5)
-FINAL = ("rejected", "expired", "executed")
 ROLES = ("reviewer", "agent", "gate", "auditor")
 
 
@@ -53,6 +46,7 @@ class QueueService(AuthService):
         self.limits = limits or Limits()
         self.clock = clock
         self._policies: dict[str, Policy] = {self.policy.hash: self.policy}
+        self.judge = Judge(self.policy, self.policy_for, clock="server")
         self._check_log()
         with store.write() as c:
             c.execute("INSERT OR IGNORE INTO policies (hash, body) VALUES (?, ?)",
@@ -94,7 +88,7 @@ class QueueService(AuthService):
 
     def _row(self, proposal_hash: str) -> tuple:
         row = self.store.conn.execute(
-            "SELECT body, status, receipt, receipt_sig FROM proposals WHERE hash=?",
+            "SELECT body, status, receipt, receipt_sig, proposer FROM proposals WHERE hash=?",
             (proposal_hash,)).fetchone()
         if row is None:
             raise Refused("not_found", f"no proposal {proposal_hash}", 404)
@@ -109,25 +103,18 @@ class QueueService(AuthService):
     # ------------------------------------------------------------------ proposals
 
     def submit_proposal(self, caller: Caller, body: bytes) -> dict[str, Any]:
-        _role(caller, "agent", "gate")
+        # Only agents propose, and only as themselves: the proposer comes from the token.
+        # (A gate token proposing "as any agent" bypassed per-agent caps.)
+        _role(caller, "agent")
         proposal = Proposal.from_bytes(body)
-        if caller.role == "agent" and proposal.proposer != caller.identity:
-            raise Refused("proposer", f"you are {caller.identity}, but the proposal names "
-                          f"{proposal.proposer} as proposer", 403)
-        if proposal.policy != self.policy.hash:
-            raise Refused("policy_hash", "the proposal pins a policy that is not the active "
-                          f"one ({self.policy.hash})", 409)
-        code, message, _rule = proposal_problem(self.policy, proposal)
-        if code:
-            raise Refused(code, message, 422)
         now = self.clock()
-        if proposal.created_at > now + CLOCK_SKEW:
-            raise Refused("clock", "the proposal is created in the future; check your clock")
-        if proposal.expires_at <= now:
-            raise Refused("expired", "the proposal has already expired")
+        rule = self.judge.admit_proposal(proposal, now, proposer=caller.identity)
+        # No approval needed (a zero rule, or default allow): approved from the start, so
+        # the gate can claim it; it still goes through the queue and the log.
+        status = "approved" if rule is None or rule.approvals == 0 else "pending"
         with self.store.write() as c:
             if c.execute("SELECT 1 FROM proposals WHERE hash=?", (proposal.hash,)).fetchone():
-                return {"hash": proposal.hash, "status": "pending", "already": True}
+                return {"hash": proposal.hash, "status": "pending"}
             open_count, = c.execute("SELECT COUNT(*) FROM proposals WHERE proposer=? AND "
                                     "status IN ('pending','approved')",
                                     (proposal.proposer,)).fetchone()
@@ -137,16 +124,18 @@ class QueueService(AuthService):
             if open_count >= self.limits.max_open_per_agent or \
                     recent >= self.limits.max_per_minute_per_agent:
                 raise Refused("rate_limited", f"{proposal.proposer} has too many open or recent "
-                              "proposals; reviewers must not be flooded", 429)
+                              "proposals; reviewers must not be flooded")
             c.execute("INSERT INTO proposals (hash, body, proposer, requester, created_at, "
-                      "expires_at, received_at, status) VALUES (?,?,?,?,?,?,?, 'pending')",
+                      "expires_at, received_at, status) VALUES (?,?,?,?,?,?,?,?)",
                       (proposal.hash, proposal.raw, proposal.proposer, proposal.requester,
-                       proposal.data["created_at"], proposal.data["expires_at"], time.time()))
+                       proposal.data["created_at"], proposal.data["expires_at"], time.time(),
+                       status))
             self.store.log_event(self.signer, "proposal.submitted", now, proposal=proposal.hash)
-        return {"hash": proposal.hash, "status": "pending"}
+        return {"hash": proposal.hash, "status": "pending"}  # agents learn more by waiting
 
     def sweep(self) -> int:
-        """Mark and log expired proposals, once each. Nothing is ever auto-approved."""
+        """Mark and log expired proposals, once each. Nothing is ever auto-approved; a
+        claimed proposal (a gate is executing it) is never expired under the gate."""
         now = self.clock()
         rows = self.store.conn.execute(
             "SELECT hash FROM proposals WHERE status IN ('pending','approved') AND expires_at < ?",
@@ -156,13 +145,26 @@ class QueueService(AuthService):
                 changed = c.execute("UPDATE proposals SET status='expired' WHERE hash=? AND "
                                     "status IN ('pending','approved')", (h,)).rowcount
                 if changed:
-                    self.store.log_event(self.signer, "proposal.expired", now, proposal=h)
+                    self._close(c, h, self.store.log_event(self.signer, "proposal.expired",
+                                                           now, proposal=h))
         return len(rows)
+
+    def _close(self, c: Any, proposal_hash: str, index: int) -> None:
+        """Remember the log size at which the proposal's record closed: its bundle carries
+        the checkpoint of that size, never a later one (a later one would tell a reviewer
+        how much the log has grown since)."""
+        c.execute("UPDATE proposals SET closed_size=? WHERE hash=?", (index + 1, proposal_hash))
+
+    def _visible(self, caller: Caller, proposer: str) -> bool:
+        """Agents see only their own proposals; others' do not exist for them."""
+        return caller.role != "agent" or proposer == caller.identity
 
     def view(self, caller: Caller, proposal_hash: str) -> dict[str, Any]:
         _role(caller, "reviewer", "agent", "gate", "auditor")
         self.sweep()
-        body, status, receipt, receipt_sig = self._row(proposal_hash)
+        body, status, receipt, receipt_sig, proposer = self._row(proposal_hash)
+        if not self._visible(caller, proposer):
+            raise Refused("not_found", f"no proposal {proposal_hash}")
         decisions = self.counted(proposal_hash)
         mine = None
         if caller.role == "reviewer":
@@ -173,6 +175,10 @@ class QueueService(AuthService):
                 if mine_row else None
             if mine is None and status not in FINAL:
                 status, decisions = "pending", []  # blind review
+        elif caller.role == "agent" and status not in FINAL:
+            decisions = []  # verdicts in flight are for the gate, not for the agent
+        if status == "claimed":
+            status = "approved"  # a claim is the gate's business; callers see approved
         return {"hash": proposal_hash, "proposal": bytes(body).decode(), "status": status,
                 "my_decision": mine,
                 "decisions": [{"decision": d.document.decode(), "signature": d.signature}
@@ -185,112 +191,93 @@ class QueueService(AuthService):
         self.sweep()
         rows = self.store.conn.execute("SELECT hash, proposer FROM proposals "
                                        "ORDER BY received_at DESC, hash").fetchall()
-        return [self.view(caller, h) for h, proposer in rows
-                if caller.role != "agent" or proposer == caller.identity]
+        return [self.view(caller, h) for h, proposer in rows if self._visible(caller, proposer)]
 
     # ------------------------------------------------------------------ decisions
 
     def submit_decision(self, caller: Caller, proposal_hash: str, document: bytes,
                         signature: str) -> dict[str, Any]:
+        """Count the decision or refuse it, logging either. The answer is the decision's
+        hash and nothing else: no status, no log position (either would tell a reviewer
+        whether others decided)."""
         _role(caller, "reviewer")
         self.sweep()
         with self.store.write() as c:
-            body, status, _r, _s = self._row(proposal_hash)
+            body, status, _r, _s, _p = self._row(proposal_hash)
             proposal = Proposal.from_bytes(bytes(body))
             now = self.clock()
             existing = c.execute("SELECT hash FROM decisions WHERE proposal=? AND reviewer=? "
                                  "AND body=?", (proposal_hash, caller.identity, document)
                                  ).fetchone()
-            if existing:
-                return {"decision": existing[0], "already": True}
-            problem = self._judge(caller, proposal, status, document, signature, now)
-            if problem is not None:
-                code, message = problem
-                self.store.log_event(self.signer, "decision.refused", now,
-                                     proposal=proposal_hash, reviewer=caller.identity,
-                                     code=code)
+            if existing:  # a retry of the same signed bytes: the same answer
+                return {"decision": existing[0]}
+            ruling = self.judge.decision(proposal, status, self.counted(proposal_hash),
+                                         SignedDecision(document, signature), now,
+                                         caller=caller.identity)
+            if not ruling.counted:
+                self._log_refusal(c, proposal_hash, caller.identity, ruling.code, now)
             else:
-                decisions = [*self.counted(proposal_hash), SignedDecision(document, signature)]
-                outcome = evaluate(self.policy_for(proposal.policy), proposal, decisions, now)
-                from core.formats import Decision
-
-                decision = Decision.from_bytes(document)
-                seq = len(decisions)
+                seq, = c.execute("SELECT COUNT(*) FROM decisions WHERE proposal=?",
+                                 (proposal_hash,)).fetchone()
                 c.execute("INSERT INTO decisions (hash, proposal, seq, reviewer, verdict, body, "
                           "signature) VALUES (?,?,?,?,?,?,?)",
-                          (decision.hash, proposal_hash, seq, caller.identity, decision.verdict,
-                           document, signature))
-                new_status = {APPROVED: "approved", REJECTED: "rejected"}.get(outcome.status,
-                                                                               "pending")
-                c.execute("UPDATE proposals SET status=? WHERE hash=?", (new_status,
-                                                                         proposal_hash))
+                          (ruling.decision.hash, proposal_hash, seq + 1, caller.identity,
+                           ruling.decision.verdict, document, signature))
+                c.execute("UPDATE proposals SET status=? WHERE hash=?",
+                          (ruling.status, proposal_hash))
                 index = self.store.log_event(self.signer, "decision.recorded", now,
-                                             proposal=proposal_hash, decision=decision.hash,
+                                             proposal=proposal_hash,
+                                             decision=ruling.decision.hash,
                                              reviewer=caller.identity)
-                return {"decision": decision.hash, "log_index": index}
-        raise Refused(code, message, 409 if code.startswith("duplicate") else 422)
+                if ruling.status == "rejected":
+                    self._close(c, proposal_hash, index)
+                return {"decision": ruling.decision.hash}
+        raise Refused(ruling.code, ruling.message)
 
-    def _judge(self, caller: Caller, proposal: Proposal, status: str, document: bytes,
-               signature: str, now: datetime) -> tuple[str, str] | None:
-        """(code, message) when the new decision must be refused, else None."""
-        if status in FINAL:
-            return "expired" if status == "expired" else "closed", f"the proposal is {status}"
-        policy = self.policy_for(proposal.policy)
-        outcome = evaluate(policy, proposal,
-                           [*self.counted(proposal.hash), SignedDecision(document, signature)],
-                           now)
-        if outcome.status == INVALID:
-            return outcome.code, outcome.message
-        check = outcome.checks[-1]
-        if not check.counted:
-            if check.code == "expired" or now > proposal.expires_at:
-                return "expired", check.message
-            return check.code, check.message
-        if check.reviewer != caller.identity:
-            return "reviewer_mismatch", (f"you are logged in as {caller.identity} but the "
-                                         f"decision is signed by {check.reviewer}")
-        if now > proposal.expires_at:
-            return "expired", "the proposal expired; no decision is accepted after expires_at"
-        if abs(check.decision.decided_at - now) > CLOCK_SKEW:
-            return "clock", "decided_at is too far from the server's clock; check your clock"
-        return None
+    def _log_refusal(self, c: Any, proposal_hash: str, reviewer: str, code: str,
+                     now: datetime) -> None:
+        """Log a refusal once per (proposal, reviewer, code): evidence, not a flood."""
+        fresh = c.execute("INSERT OR IGNORE INTO refusals (proposal, reviewer, code) "
+                          "VALUES (?,?,?)", (proposal_hash, reviewer, code)).rowcount
+        if fresh:
+            self.store.log_event(self.signer, "decision.refused", now,
+                                 proposal=proposal_hash, reviewer=reviewer, code=code)
 
     # ------------------------------------------------------------------ receipts
+
+    def claim(self, caller: Caller, proposal_hash: str) -> dict[str, Any]:
+        """Atomically move an approved proposal to claimed, once: a second gate (or a gate
+        on cloned state) is refused before anything runs."""
+        _role(caller, "gate")
+        self.sweep()
+        with self.store.write() as c:
+            _b, status, _r, _s, _p = self._row(proposal_hash)
+            if status in ("claimed", "executed"):
+                raise Refused("already_executed", "this proposal is already claimed or "
+                              "executed by a gate; it runs once")
+            if status == "expired":
+                raise Refused("expired", "the proposal expired before it was claimed; it "
+                              "will not run")
+            if status != "approved":
+                raise Refused("quorum", "the proposal is not approved")
+            c.execute("UPDATE proposals SET status='claimed' WHERE hash=? AND "
+                      "status='approved'", (proposal_hash,))
+        return {"hash": proposal_hash, "status": "claimed"}
 
     def record_receipt(self, caller: Caller, proposal_hash: str, document: bytes,
                        signature: str) -> dict[str, Any]:
         _role(caller, "gate")
-        receipt = Receipt.from_bytes(document)
         with self.store.write() as c:
-            body, status, existing, _s = self._row(proposal_hash)
-            if existing is not None:
-                raise Refused("already_executed", "this proposal already has a receipt; a gate "
-                              "executes an approved action once", 409)
+            body, status, _r, _s, _p = self._row(proposal_hash)
             proposal = Proposal.from_bytes(bytes(body))
-            policy = self.policy_for(proposal.policy)
-            try:
-                key = verify(signature, receipt.raw, RECEIPT_NAMESPACE)
-            except InvalidData as e:
-                raise Refused("signature", e.message) from e
-            gate = policy.gate_by_key(key)
-            if gate is None or gate.identity != receipt.gate or gate.identity != caller.identity:
-                raise Refused("receipt", "the receipt is not signed by your gate key in the "
-                              "policy", 403)
-            for name, expected in (("proposal", proposal.hash), ("action", proposal.action_hash),
-                                   ("job_id", proposal.job_id), ("policy", proposal.policy)):
-                if receipt.data[name] != expected:
-                    raise Refused("binding", f"receipt field {name!r} does not match")
-            outcome = evaluate(policy, proposal, self.counted(proposal_hash), receipt.executed_at)
-            counted = {ch.decision.hash for ch in outcome.counted if ch.verdict == "approve"}
-            if outcome.status != APPROVED or not set(receipt.decisions) <= counted or \
-                    len(receipt.decisions) < outcome.required:
-                raise Refused("quorum", "the receipt does not rest on a counted quorum")
-            if receipt.executed_at > proposal.expires_at:
-                raise Refused("expired", "executed after the proposal expired")
+            receipt = self.judge.receipt(proposal, status, self.counted(proposal_hash),
+                                         document, signature, self.clock(),
+                                         caller=caller.identity)
             c.execute("UPDATE proposals SET status='executed', receipt=?, receipt_sig=? "
                       "WHERE hash=?", (receipt.raw, signature, proposal_hash))
-            self.store.log_event(self.signer, "receipt.recorded", self.clock(),
-                                 proposal=proposal_hash, receipt=receipt.hash)
+            self._close(c, proposal_hash, self.store.log_event(
+                self.signer, "receipt.recorded", self.clock(), proposal=proposal_hash,
+                receipt=receipt.hash))
         return {"receipt": receipt.hash}
 
     def bundle(self, caller: Caller, proposal_hash: str) -> bytes:
@@ -298,17 +285,38 @@ class QueueService(AuthService):
 
         _role(caller, "reviewer", "agent", "gate", "auditor")
         self.sweep()
-        body, status, receipt, receipt_sig = self._row(proposal_hash)
+        body, status, receipt, receipt_sig, proposer = self._row(proposal_hash)
+        if not self._visible(caller, proposer):
+            raise Refused("not_found", f"no proposal {proposal_hash}")
         if status not in FINAL:
             raise Refused("not_final", "a bundle can be exported once the proposal is "
-                          "executed, rejected or expired", 409)
+                          "executed, rejected or expired")
         proposal = Proposal.from_bytes(bytes(body))
+        closed, = self.store.conn.execute("SELECT closed_size FROM proposals WHERE hash=?",
+                                          (proposal_hash,)).fetchone()
         with self.store.lock:
             return bundle_from_log(
                 self.store.log, proposal=proposal.raw,
                 policy=self.policy_for(proposal.policy).raw,
                 decisions=self.counted(proposal_hash),
-                receipt=(bytes(receipt), receipt_sig) if receipt else None)
+                receipt=(bytes(receipt), receipt_sig) if receipt else None,
+                size=closed)
+
+    def proposal_log(self, caller: Caller, proposal_hash: str) -> dict[str, Any]:
+        """The log's entries about one proposal, proven against the latest checkpoint, for
+        the gate to compare with the decisions it is shown (a tampered store is caught)."""
+        import base64
+
+        from core.bundle.build import proposal_entries
+
+        _role(caller, "gate", "auditor")
+        self._row(proposal_hash)
+        with self.store.lock:
+            note, entries, proofs = proposal_entries(self.store.log, proposal_hash)
+        return {"checkpoint": note,
+                "entries": [{"index": i, "entry": e.decode()} for i, e in sorted(entries.items())],
+                "proofs": {str(i): [base64.b64encode(h).decode() for h in p]
+                           for i, p in proofs.items()}}
 
 
 def _role(caller: Caller, *allowed: str) -> None:

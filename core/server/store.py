@@ -30,12 +30,14 @@ CREATE TABLE IF NOT EXISTS policies (hash TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS proposals (
     hash TEXT PRIMARY KEY, body BLOB NOT NULL, proposer TEXT NOT NULL, requester TEXT NOT NULL,
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, received_at REAL NOT NULL,
-    status TEXT NOT NULL, receipt BLOB, receipt_sig TEXT);
+    status TEXT NOT NULL, receipt BLOB, receipt_sig TEXT, closed_size INTEGER);
 CREATE INDEX IF NOT EXISTS proposals_status ON proposals (status, expires_at);
 CREATE TABLE IF NOT EXISTS decisions (
     hash TEXT PRIMARY KEY, proposal TEXT NOT NULL, seq INTEGER NOT NULL, reviewer TEXT NOT NULL,
     verdict TEXT NOT NULL, body BLOB NOT NULL, signature TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_proposal ON decisions (proposal, seq);
+CREATE TABLE IF NOT EXISTS refusals (proposal TEXT NOT NULL, reviewer TEXT NOT NULL,
+    code TEXT NOT NULL, PRIMARY KEY (proposal, reviewer, code));
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL,
     identity TEXT NOT NULL, expires_at REAL);
 CREATE TABLE IF NOT EXISTS challenges (nonce TEXT PRIMARY KEY, identity TEXT NOT NULL,
@@ -62,6 +64,9 @@ class ServerStore:
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA busy_timeout=5000")
             self.conn.executescript(SCHEMA)
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(proposals)")}
+            if "closed_size" not in columns:  # a store made before bundles pinned it
+                self.conn.execute("ALTER TABLE proposals ADD COLUMN closed_size INTEGER")
         except sqlite3.Error as e:
             raise TransportError("storage", f"cannot open the server store: {e}") from e
         self.lock = threading.RLock()
