@@ -22,8 +22,7 @@ from core.formats import Decision, canonical, format_time, now_utc
 from core.gate import Gate, NoQuorum
 from core.judge import Judge
 from core.policy import Policy, SignedDecision
-from core.review import make_decision
-from core.sample import AGENT, GATE, REQUESTER, SampleWorld
+from core.sample import AGENT, GATE, REQUESTER
 from core.signing import Signer
 from tests.bundle_factory import make_receipt, trust_toml
 

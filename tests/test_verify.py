@@ -212,12 +212,13 @@ def _build_with(world, make_decisions, make_rec):
 
 
 def _with_extra(world, extra):
-    """Two good approvals, executed, plus one extra decision that must be refused."""
+    """Two good approvals, executed, plus one extra decision between them that must be
+    refused (after both it would be refused `closed`: an outcome once reached is final)."""
     def decisions(p):
-        return [world.decide(p, BOB), world.decide(p, CAROL), extra(p)]
+        return [world.decide(p, BOB), extra(p), world.decide(p, CAROL)]
 
     def receipt(p, ds):
-        return make_receipt(world, p, [ds[0][0].hash, ds[1][0].hash],
+        return make_receipt(world, p, [ds[0][0].hash, ds[2][0].hash],
                             p.created_at + timedelta(minutes=10))
 
     return _build_with(world, decisions, receipt)
