@@ -93,35 +93,11 @@ def needs_confirmation(proposal: Proposal, verdict: str) -> bool:
 
 
 # Plain sentences for the refusal codes a reviewer can meet (precheck, server, folder).
-_REFUSALS = {
-    "self_approval": "You asked for this action yourself (or you are the agent that "
-                     "proposed it), so you cannot review it. Someone else must.",
-    "not_in_roster": "Your identity or key is not in the policy's list of reviewers. Hand "
-                     "your public key line (Keys tab) to your security team.",
-    "key_not_valid": "Your reviewer entry in the policy is not valid at this time (outside "
-                     "its valid dates).",
-    "expired": "This proposal has expired. It can no longer be decided, and it will never "
-               "run.",
-    "duplicate_reviewer": "You have already decided on this proposal; one person counts "
-                          "once.",
-    "duplicate_key": "This key has already been used for a decision on this proposal.",
-    "not_eligible": "You hold none of the groups this policy rule requires.",
-    "shared_group": "Another reviewer from your group already decided; this rule needs "
-                    "reviewers from different groups.",
-    "binding": "Your decision does not match this exact proposal, so it was refused.",
-    "policy_hash": "This proposal pins another policy than the one the queue enforces.",
-    "signature": "The queue could not verify your signature.",
-    "reviewer_mismatch": "Your key belongs to another identity in the policy.",
-    "no_key": "There is no signing key for your identity on this computer.",
-    "keyring_unavailable": "The OS keyring is not available, so nothing can be signed.",
-    "unreachable": "The queue cannot be reached right now.",
-    "not_found": "The queue does not know this proposal (any more).",
-}
-
-
 def plain_refusal(code: str, message: str) -> str:
     """A sentence for a person, with the queue's own words and code kept for support."""
-    sentence = _REFUSALS.get(code)
+    from core.codes import sentence as _sentence
+
+    sentence = _sentence(code)
     if sentence is None:
         return f"{message} [{code}]"
     return f"{sentence}\n(Details: {message} [{code}])"

@@ -34,6 +34,8 @@ _ALL: tuple[Code, ...] = (
     Code("identity", "An identity does not match its pattern (whole value, lowercase ASCII).",
          "An identity is written wrongly (lowercase name@domain, agent:name or gate:name).",
          400),
+    Code("truncated", "An SSH wire-format field ends early.",
+         "The signature or key data is cut short.", 400),
     Code("too_large", "A request body or file exceeds its size limit.",
          "That is larger than the limit allowed.", 413),
     Code("content_type", "A request was not sent as JSON.",

@@ -19,6 +19,7 @@ from core.signing import FileKeySource
 from tests.app_fixtures import (
     BOB,
     CAROL,
+    DAVE,
     QT_STRICT,
     WAIT_MS,
     app_paths,  # noqa: F401
@@ -101,9 +102,9 @@ def test_blind_review_end_to_end(qtbot, live, window_factory) -> None:
 
 
 def test_server_refusal_is_shown_in_plain_words(qtbot, live, window_factory) -> None:
-    p = live.propose(route="iam.rotate_key", params={"principal": "ci-runner"},
-                     title="Rotate CI key", reversibility="reversible")
-    live.decide_as(CAROL, p, "approve", "fine by me")  # carol is in finance and sre
+    p = live.propose(title="Pay the quarterly invoice", reversibility="reversible")
+    live.decide_as(CAROL, p, "approve", "fine by me")
+    live.decide_as(DAVE, p, "approve", "matches the order")  # the outcome is now final
     window = window_factory(live.settings(), rows=1)
     select(window, p, qtbot)
     assert window.card.can_decide()  # precheck cannot know; only the server can
@@ -113,6 +114,6 @@ def test_server_refusal_is_shown_in_plain_words(qtbot, live, window_factory) -> 
     dialog.reason.setPlainText("Key is old.")
     dialog.submit_button.click()
     qtbot.waitUntil(lambda: dialog.error.text().startswith("Not submitted"), timeout=WAIT_MS)
-    assert "Another reviewer from your group already decided" in dialog.error.text()
-    assert "[shared_group]" in dialog.error.text()
+    assert "This proposal is closed: its outcome is final." in dialog.error.text()
+    assert "[closed]" in dialog.error.text()
     assert not dialog.retry_button.isVisible() and dialog.isVisible()
