@@ -35,7 +35,6 @@ from core.gate.errors import (
     StillPending,
 )
 from core.gate.ledger import Ledger
-from core.gate.logcheck import check_log_agrees
 from core.policy import (
     APPROVED,
     DENIED,
@@ -48,6 +47,7 @@ from core.policy import (
     match_rule,
 )
 from core.queue.base import ProposalView, Queue
+from core.queue.logcheck import check_log_agrees
 from core.signing import Signer
 
 RECEIPT_NAMESPACE = "foureyes-receipt-v1"
@@ -142,7 +142,7 @@ class Gate:
         """Run ``execute`` once if, and only if, our own quorum check approves right now.
 
         Before anything runs: (1) the signed decisions make a quorum under the pinned policy,
-        (2) the queue's audit log agrees with those decisions (core.gate.logcheck), (3) the
+        (2) the queue's audit log agrees with those decisions (core.queue.logcheck), (3) the
         queue itself grants the one claim on the proposal (a second gate, or this gate on a
         copied or deleted state directory, is refused there), (4) the local ledger agrees.
         """

@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from core.formats import Proposal
-from core.gate.logcheck import ProposalLog
 from core.policy import SignedDecision
+from core.queue.logcheck import ProposalLog
 
 # Status of a proposal as a queue reports it. "executed" means a receipt was recorded.
 STATUSES = ("pending", "approved", "rejected", "expired", "executed")

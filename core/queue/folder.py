@@ -29,12 +29,12 @@ import sqlite_utils
 from core.errors import InvalidData, TransportError
 from core.formats import Decision, Proposal, canonical, now_utc, parse_json
 from core.formats.canonical import MAX_DOCUMENT_BYTES
-from core.gate.logcheck import ProposalLog
 from core.log.note import LogSigner
 from core.log.store import LogStore
 from core.policy import APPROVED, REJECTED, Policy, SignedDecision, evaluate
 from core.queue.atomic import is_temporary, write_atomic
 from core.queue.base import FINAL_STATUSES, DecisionAck, ProposalView, Queue
+from core.queue.logcheck import ProposalLog
 
 HEX_RE = re.compile(r"[0-9a-f]{64}")
 SEALED_RE = re.compile(r"[0-9a-f]{32}\.sealed")

@@ -15,9 +15,9 @@ import httpx
 
 from core.errors import InvalidData, TransportError
 from core.formats import Proposal
-from core.gate.logcheck import ProposalLog
 from core.policy import SignedDecision
 from core.queue.base import DecisionAck, ProposalView, Queue
+from core.queue.logcheck import ProposalLog
 from core.signing import Signer
 
 DEFAULT_TIMEOUT = 10.0
