@@ -57,6 +57,7 @@ def render_proposal(view, policy: Policy, now: datetime) -> str:  # noqa: ANN001
     left = p.expires_at - now
     lines = [f"Proposal   {p.hash}", f"Status     {view.status}",
              f"Route      {p.route}", f"Action     {p.action_hash}",
+             f"Fingerprint {p.action_hash[7:15]}  (type it to approve)",
              f"Requester  {p.requester}    Proposer {p.proposer}    Job {reveal(p.job_id)[0]}",
              f"Expires    {p.data['expires_at']} "
              f"({'expired' if left.total_seconds() < 0 else f'{int(left.total_seconds())} s left'})",

@@ -13,6 +13,15 @@ SUMMARY = json.dumps({"title": "Pay invoice 4411", "why": "Due today",
 PARAMS = json.dumps({"amount_minor": 120000, "currency": "USD", "to": "acct-991"})
 
 
+def fingerprint(route: str, params: str) -> str:
+    from core.formats import canonical, sha256_ref
+
+    return sha256_ref(canonical({"route": route, "params": json.loads(params)}))[7:15]
+
+
+FP = fingerprint("payments.transfer", PARAMS)
+
+
 def test_propose_decide_wait_export_verify_by_cli(server: Server, tmp_path):
     from core.signing import FileKeySource
 
@@ -31,7 +40,8 @@ def test_propose_decide_wait_export_verify_by_cli(server: Server, tmp_path):
               "--timeout", "0")
     assert out.returncode == 4 and "pending" in out.stdout
     for who in keys:
-        out = cli("decide", short, "--approve", "--reason", f"ok ({who})", "--server",
+        out = cli("decide", short, "--approve", "--yes-i-checked", FP, "--reason", f"ok ({who})",
+                  "--server",
                   server.url, "--identity", who, "--key-file", str(keys[who]))
         assert out.returncode == 0, out.stderr
     out = cli("wait", short, "--server", server.url, "--token", server.agent_token,
@@ -74,3 +84,35 @@ def test_demo_runs_the_whole_story(tmp_path):
     for line in lines:
         r = subprocess.run(line, shell=True, capture_output=True, text=True, check=False)
         assert r.returncode == 0 and "Good" in r.stdout, r.stderr
+
+
+def test_decide_is_safe_from_the_terminal(server: Server, tmp_path):
+    """--approve --reject together used to sign whichever came last; approving needs the
+    action's fingerprint; a self-approval reaches the server and is logged."""
+    from core.formats import Event
+    from core.signing import FileKeySource
+
+    world = server.world
+    keys = {}
+    for who in ("alice@example.com", "bob@example.com"):
+        keys[who] = tmp_path / f"{who}.key"
+        FileKeySource(keys[who]).import_signer(who, world.signer(who))
+    out = cli("propose", "--server", server.url, "--token", server.agent_token, "--route",
+              "payments.transfer", "--params", PARAMS, "--summary", SUMMARY, "--requester",
+              "alice@example.com", "--agent", "agent:payments-bot")
+    short = out.stdout.strip()[7:19]
+    bob = ["--server", server.url, "--identity", "bob@example.com", "--key-file",
+           str(keys["bob@example.com"])]
+    out = cli("decide", short, "--approve", "--reject", "--reason", "x", *bob)
+    assert out.returncode == 2 and "exactly one" in out.stderr
+    out = cli("decide", short, "--approve", "--reason", "x", *bob)  # stdin is not a terminal
+    assert out.returncode == 2 and "fingerprint" in out.stderr
+    out = cli("decide", short, "--approve", "--yes-i-checked", "deadbeef", "--reason", "x", *bob)
+    assert out.returncode == 2 and "not this action" in out.stderr
+    out = cli("decide", short, "--approve", "--yes-i-checked", FP, "--reason", "mine",
+              "--server", server.url, "--identity", "alice@example.com", "--key-file",
+              str(keys["alice@example.com"]))
+    assert out.returncode == 1 and "self_approval" in out.stderr
+    events = [Event.from_bytes(e) for e in server.auditor().entries(0, 1000)]
+    assert ("alice@example.com", "self_approval") in [
+        (e.get("reviewer"), e.get("code")) for e in events if e.type == "decision.refused"]

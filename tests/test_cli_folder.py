@@ -41,11 +41,16 @@ def test_folder_walkthrough(tmp_path, monkeypatch):
                   '{"amount_minor":120000,"currency":"USD","to":"acct-991"}', "--summary",
                   SUMMARY, "--requester", "alice@example.com").strip()
     short = proposal[7:19]
-    r = run(cli, ["decide", short, "--approve", "--reason", "mine", "--folder", usb,
-                  "--identity", "alice@example.com", "--key-file", str(tmp_path / "alice.key")])
-    assert r.exit_code != 0 and r.exception.code == "self_approval"
+    from tests.test_cli_flow import fingerprint
+
+    fp = fingerprint("payments.transfer",
+                     '{"amount_minor":120000,"currency":"USD","to":"acct-991"}')
+    # sealed to the gate, which refuses it and logs the refusal (it never counts)
+    ok("decide", short, "--approve", "--yes-i-checked", fp, "--reason", "mine", "--folder", usb,
+       "--identity", "alice@example.com", "--key-file", str(tmp_path / "alice.key"))
     for who in ("bob", "carol"):
-        ok("decide", short, "--approve", "--reason", f"checked ({who})", "--folder", usb,
+        ok("decide", short, "--approve", "--yes-i-checked", fp, "--reason", f"checked ({who})",
+           "--folder", usb,
            "--identity", f"{who}@example.com", "--key-file", str(tmp_path / f"{who}.key"))
     assert "approved" in ok("wait", short, *gate, "--timeout", "5")
     listing = ok("review", "list", "--folder", usb, "--identity", "bob@example.com",

@@ -9,7 +9,7 @@ import click
 from core.cli.common import identity_options, queue_options, resolve_id, reviewer_queue
 from core.formats import now_utc
 from core.policy import Policy
-from core.review import make_decision, precheck, render_proposal
+from core.review import make_decision, render_proposal
 
 
 def register(group: click.Group) -> None:
@@ -59,23 +59,48 @@ def show(proposal_id: str, server: str | None, folder: Path | None, identity: st
     click.echo(render_proposal(view, policy, now_utc()))
 
 
+def fingerprint(proposal) -> str:  # noqa: ANN001 - Proposal
+    """What a reviewer types to show they read the action: the start of its hash, as the
+    app shows it. It names the exact bytes that will run, not the agent's words."""
+    return proposal.action_hash[7:15]
+
+
 @click.command()
 @click.argument("proposal_id")
-@click.option("--approve", "verdict", flag_value="approve", help="Approve this exact action.")
-@click.option("--reject", "verdict", flag_value="reject", help="Reject it.")
+@click.option("--approve", is_flag=True, help="Approve this exact action.")
+@click.option("--reject", is_flag=True, help="Reject it.")
 @click.option("--reason", required=True, help="Why, in your own words (kept verbatim).")
+@click.option("--yes-i-checked", "checked", metavar="FINGERPRINT", default=None,
+              help="The action's fingerprint (shown by `review show`), to approve without "
+              "the prompt, e.g. in a runbook.")
 @queue_options
 @identity_options
-def decide(proposal_id: str, verdict: str | None, reason: str, server: str | None,
-           folder: Path | None, identity: str, key_file: Path | None) -> None:
-    """Sign and submit ONE decision on one proposal."""
-    if verdict is None:
-        raise click.UsageError("say --approve or --reject")
+def decide(proposal_id: str, approve: bool, reject: bool, reason: str, checked: str | None,
+           server: str | None, folder: Path | None, identity: str,
+           key_file: Path | None) -> None:
+    """Sign and submit ONE decision on one proposal.
+
+    Approving asks you to type the action's fingerprint (or pass --yes-i-checked), because
+    a signed approval cannot be taken back. The queue judges the decision and logs any
+    refusal, so even a refused attempt leaves evidence.
+    """
+    if approve == reject:
+        raise click.UsageError("say exactly one of --approve or --reject")
+    verdict = "approve" if approve else "reject"
     queue, signer = reviewer_queue(server, folder, identity, key_file)
     view = resolve_id(queue, proposal_id)
-    policy = Policy.from_bytes(queue.policy_bytes())
+    if approve:
+        expected = fingerprint(view.proposal)
+        if checked is None:
+            click.echo(render_proposal(view, Policy.from_bytes(queue.policy_bytes()),
+                                       now_utc()))
+            if not click.get_text_stream("stdin").isatty():
+                raise click.UsageError("approving needs the action's fingerprint: run "
+                                       "interactively, or pass --yes-i-checked FINGERPRINT")
+            checked = click.prompt("Type the action fingerprint shown above to approve")
+        if checked.strip() != expected:
+            raise click.UsageError("that is not this action's fingerprint; nothing was signed")
     now = now_utc()
-    precheck(policy, view.proposal, identity, now, signer)
     signed = make_decision(view.proposal, verdict=verdict, reason=reason, identity=identity,
                            signer=signer, now=now)
     ack = queue.submit_decision(view.hash, signed)
