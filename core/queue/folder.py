@@ -138,7 +138,8 @@ class FolderQueue(Queue):
             "PRIMARY KEY (proposal, reviewer, code));"
             "CREATE TABLE IF NOT EXISTS receipts (proposal TEXT PRIMARY KEY, body BLOB, "
             "signature TEXT);"
-            "CREATE TABLE IF NOT EXISTS published (proposal TEXT PRIMARY KEY, status TEXT);")
+            "CREATE TABLE IF NOT EXISTS published (proposal TEXT PRIMARY KEY, status TEXT);"
+            "CREATE TABLE IF NOT EXISTS claims (proposal TEXT PRIMARY KEY);")
         self.log = LogStore(self.db)
         with self._tx():
             row = conn.execute("SELECT data FROM pinned WHERE name='policy'").fetchone()
@@ -373,7 +374,12 @@ class FolderQueue(Queue):
         if self.role == "gate":
             p = self._own(proposal_hash)
             self.collect(p.hash)
-            return self._view(p)
+            view = self._view(p)
+            if view.status == "approved" and self._claimed_elsewhere(p):
+                raise InvalidData("already_executed", "the folder shows a claim or receipt "
+                                  "for this proposal that this gate did not make (another gate, "
+                                  "or this gate on copied state); it will not run again")
+            return view
         data = self._read(("proposals", f"{h}.json"), MAX_DOCUMENT_BYTES)
         if data is None:
             raise InvalidData("not_found", f"no proposal {proposal_hash} in {self.root}")
@@ -643,6 +649,15 @@ class FolderQueue(Queue):
                 return view
             time.sleep(POLL_SECONDS)
 
+    def _claimed_elsewhere(self, p: Proposal) -> bool:
+        """The share shows a claim or receipt this gate's state does not know it made."""
+        h = p.hash.removeprefix("sha256:")
+        if self._own_receipt(p.hash) is not None or self.db.conn.execute(
+                "SELECT 1 FROM claims WHERE proposal=?", (p.hash,)).fetchone():
+            return False
+        return any(self.share.present(parts) for parts in (
+            ("claims", f"{h}.claim"), ("receipts", f"{h}.json"), ("receipts", f"{h}.json.sig")))
+
     def claim(self, proposal_hash: str) -> None:
         """An exclusive no-follow create on the share: a second gate (cloned state) stops.
 
@@ -658,9 +673,12 @@ class FolderQueue(Queue):
             raise InvalidData("already_executed", "the folder already holds a receipt for "
                               "this proposal; it runs once")
         try:
-            self.share.write(("claims", f"{h}.claim"),
-                             canonical({"gate": self.identity or self._policy.gates[0].identity,
-                                        "proposal": p.hash}), exclusive=True)
+            with self._tx():  # our record of the claim exists exactly when the share's does
+                self.db.conn.execute("INSERT OR IGNORE INTO claims (proposal) VALUES (?)",
+                                     (p.hash,))
+                self.share.write(("claims", f"{h}.claim"), canonical(
+                    {"gate": self.identity or self._policy.gates[0].identity,
+                     "proposal": p.hash}), exclusive=True)
         except Taken as e:
             raise InvalidData("already_executed", "another gate (or this gate on copied "
                               "state) already claimed this proposal; it runs once") from e

@@ -86,11 +86,23 @@ def _kind(mode: int) -> str:
 _KIND_TEXT = {"link": "a symbolic link", "dir": "a folder", "other": "a FIFO, socket or device"}
 
 
-def _why(e: OSError) -> str:
+_KIND_NAME = {"link": "a symbolic link", "dir": "a folder", "file": "a file",
+              "other": "a FIFO, socket or device"}
+
+
+def _why(e: OSError, dir_fd: int | None = None, name: str | None = None) -> str:
+    """Why an open failed, naming what actually sits there (looked at without following)."""
+    if dir_fd is not None and name is not None and e.errno in (errno.ELOOP, errno.ENOTDIR,
+                                                                errno.EMLINK):
+        try:
+            kind = _kind(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+            return f"is {_KIND_NAME[kind]}"
+        except OSError:
+            pass
     if e.errno in (errno.ELOOP, errno.EMLINK):
         return "is a symbolic link"
     if e.errno == errno.ENOTDIR:
-        return "is not a folder (or a link to one)"
+        return "is not a folder"
     return f"cannot be opened ({e.strerror})"
 
 
@@ -118,7 +130,7 @@ def read_fd_regular(dir_fd: int, name: str, limit: int, shown: str) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as e:
-        raise Unsafe(f"{shown} {_why(e)}; not read") from e
+        raise Unsafe(f"{shown} {_why(e, dir_fd, name)}; not read") from e
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -218,7 +230,8 @@ class ShareRoot:
                 except FileNotFoundError:
                     raise
                 except OSError as e:
-                    raise Unsafe(f"{'/'.join(parts[:i + 1])} {_why(e)}; not used") from e
+                    raise Unsafe(f"{'/'.join(parts[:i + 1])} {_why(e, fd, name)}, where a "
+                                 "folder belongs; not used") from e
                 os.close(fd)
                 fd = nxt
             yield fd
