@@ -119,7 +119,7 @@ def test_symlinked_share_folders_never_redirect_the_gates_writes(folder, tmp_pat
     p = _approved(folder, q)
     receipt, sig = _receipt(folder, q, p)
     for sub in ("receipts", "status", "bundles", "claims"):
-        shutil.rmtree(folder.root / sub)
+        shutil.rmtree(folder.root / sub, ignore_errors=True)
         (folder.root / sub).symlink_to(outside)
     q.collect()
     with pytest.raises(InvalidData) as e:
@@ -232,7 +232,7 @@ def test_claim_refuses_what_the_share_shows_even_as_a_link(folder, tmp_path):
     p2 = _approved(folder, q)
     outside = tmp_path / "outside"
     outside.mkdir()
-    shutil.rmtree(folder.root / "claims")
+    shutil.rmtree(folder.root / "claims", ignore_errors=True)
     (folder.root / "claims").symlink_to(outside)
     with pytest.raises(InvalidData) as e:
         q.claim(p2.hash)
@@ -294,6 +294,46 @@ def test_a_flood_of_forged_decisions_names_no_one_and_keeps_the_bundle_valid(fol
     report = verify_bundle(data, parse_trust(trust_toml(folder.world, _policy(folder))))
     assert report.exit_code == 0, report.failures
     assert folder.reviewer(DAVE).get_proposal(p.hash).status == "executed"
+
+
+def test_refusals_are_deduplicated_and_bounded(folder, monkeypatch):
+    from core.queue import folder as folder_module
+
+    monkeypatch.setattr(folder_module, "MAX_REFUSALS_PER_PROPOSAL", 2)
+    q = folder.gate()
+    p = folder.world.proposal(policy_hash=_policy(folder).hash)
+    q.submit_proposal(p)
+    for i in range(5):                           # the same refusal five times: logged once
+        folder.plant_sealed(p.hash, _signed(folder, REQUESTER, p), f"{i:032x}.sealed")
+    q.collect()
+    _decide(folder, BOB, p)
+    _decide(folder, BOB, p)                      # duplicate_reviewer: the second refusal
+    q.collect()
+    _decide(folder, CAROL, p)
+    q.collect()                                  # approved: closed refusals from now on
+    _decide(folder, DAVE, p)                     # closed: over the limit, reported only
+    q.collect()
+    refused = [(e.get("reviewer"), e.get("code")) for e in _events(q)
+               if e.type == "decision.refused"]
+    assert refused == [(REQUESTER, "self_approval"), (BOB, "duplicate_reviewer")]
+    assert any(DAVE in pr.message for pr in q.problems)
+
+
+def test_folder_init_refuses_a_linked_subfolder(tmp_path, world):
+    from click.testing import CliRunner
+
+    from core.cli.main import cli
+
+    outside, share = tmp_path / "outside", tmp_path / "share"
+    outside.mkdir()
+    share.mkdir()
+    (share / "bundles").symlink_to(outside)
+    (tmp_path / "policy.toml").write_bytes(world.policy_bytes())
+    (share / "policy.toml").write_bytes(world.policy_bytes())
+    r = CliRunner().invoke(cli, ["folder", "init", str(share), "--policy",
+                                 str(tmp_path / "policy.toml")])
+    assert r.exit_code == 2 and "bundles is a symbolic link" in r.output, r.output
+    assert list(outside.iterdir()) == []
 
 
 def test_reviewers_believe_only_a_verified_bundle(folder, tmp_path):
@@ -387,13 +427,17 @@ def test_fifos_device_links_and_misplaced_files_never_hang_or_crash(folder):
     p = folder.world.proposal(policy_hash=_policy(folder).hash)
     q.submit_proposal(p)
     _plant_hostile(folder, p)
+    p2 = folder.world.proposal(policy_hash=_policy(folder).hash, title="second")
+    q.submit_proposal(p2)
+    (folder.root / "decisions" / p2.hash[7:]).write_bytes(b"a file where a folder belongs")
     reviewer = folder.reviewer(DAVE)
-    assert [v.hash for v in reviewer.list_proposals()] == [p.hash]
+    assert {v.hash for v in reviewer.list_proposals()} == {p.hash, p2.hash}
     assert reviewer.get_proposal(p.hash).status == "pending"
     assert {"1" * 64 + ".json", "2" * 64 + ".json"} <= {pr.name for pr in reviewer.problems}
     q.collect()
     names = {pr.name for pr in q.problems}
-    assert {"f" * 32 + ".sealed", "e" * 32 + ".sealed", "1" * 64 + ".json"} <= names
+    assert {"f" * 32 + ".sealed", "e" * 32 + ".sealed", "1" * 64 + ".json",
+            f"decisions/{p2.hash[7:]}"} <= names
     q.close()
     again = folder.gate()                        # a restart: reported once, then remembered
     again.collect()

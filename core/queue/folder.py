@@ -59,6 +59,7 @@ MAX_REFUSALS_PER_PROPOSAL = 16  # logged refusals per proposal; keeps every bund
 MAX_PROBLEMS_SHOWN = 50  # problems kept per queue object; the rest are only counted
 POLL_SECONDS = 0.2
 ROLES = ("reviewer", "gate")
+CLOSED_STATUSES = ("approved", *FINAL_STATUSES)  # SPEC §5: an outcome, once reached, is final
 STATE_DIR_MODE = 0o700
 STATE_DB_MODE = 0o600
 STATE_DB = "folder-gate.sqlite"
@@ -599,7 +600,7 @@ class FolderQueue(Queue):
         # Only the roster entry whose key verified the signature names a reviewer (SPEC §1);
         # the document's own `reviewer` field is whatever a forger typed.
         reviewer = check.reviewer
-        if status in FINAL_STATUSES or not check.counted:
+        if status in CLOSED_STATUSES or not check.counted:
             code = check.code if not check.counted else "closed"
             if reviewer:
                 self._refusal(p, name, reviewer, code)
