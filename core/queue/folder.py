@@ -56,6 +56,7 @@ SEALED_RE = re.compile(r"[0-9a-f]{32}\.sealed")
 MAX_SEALED_BYTES = 64 * 1024
 MAX_RECEIPT_SIG_BYTES = 16 * 1024
 MAX_REFUSALS_PER_PROPOSAL = 16  # logged refusals per proposal; keeps every bundle in SPEC §8
+DECISIONS_PER_TRANSACTION = 256  # sealed files judged per commit (each in its own savepoint)
 MAX_PROBLEMS_SHOWN = 50  # problems kept per queue object; the rest are only counted
 POLL_SECONDS = 0.2
 ROLES = ("reviewer", "gate")
@@ -520,36 +521,48 @@ class FolderQueue(Queue):
             if only is not None and p.hash != only:
                 continue
             self._collect_one(p)
+            self._finish_one(p)
 
     def _collect_one(self, p: Proposal) -> None:
         h = p.hash.removeprefix("sha256:")
-        where = f"decisions/{h}"
         entries = sorted(self._entries(("decisions", h)), key=lambda e: (e.mtime_ns, e.name))
-        for entry in entries:  # arrival order: the first one counts
-            name = entry.name
-            key = f"{h}/{name}"
-            if is_temporary(name) or self.db.conn.execute(
-                    "SELECT 1 FROM seen WHERE name=?", (key,)).fetchone():
-                continue
-            if self._known_bad(f"{where}/{name}@{entry.fingerprint}"):
-                continue
-            if entry.kind != "file":
-                self._bad_entry(where, entry, f"is not a regular file ({entry.kind}); ignored")
-                continue
-            if not SEALED_RE.fullmatch(name):
-                self._bad_entry(where, entry, "not a sealed decision name; ignored")
-                continue
-            data = self._read(("decisions", h, name), MAX_SEALED_BYTES)
-            if data is None:
-                continue
-            try:
-                with self._tx():
-                    self.db.conn.execute("INSERT INTO seen (name) VALUES (?)", (key,))
-                    self._take(p, name, data)
-            except InvalidData as e:
-                self._report(name, f"could not be judged ({e.message}); ignored", e.code)
-                with self._tx():
-                    self.db.conn.execute("INSERT OR IGNORE INTO seen (name) VALUES (?)", (key,))
+        # Arrival order: the first one counts. One transaction per batch of files, and a
+        # savepoint per file, so each file is judged all-or-nothing without a disk sync each.
+        for start in range(0, len(entries), DECISIONS_PER_TRANSACTION):
+            with self._tx():
+                for entry in entries[start:start + DECISIONS_PER_TRANSACTION]:
+                    self._collect_file(p, entry)
+
+    def _collect_file(self, p: Proposal, entry: Entry) -> None:
+        h = p.hash.removeprefix("sha256:")
+        where, name = f"decisions/{h}", entry.name
+        key = f"{h}/{name}"
+        conn = self.db.conn
+        if is_temporary(name) or conn.execute("SELECT 1 FROM seen WHERE name=?",
+                                              (key,)).fetchone():
+            return
+        if self._known_bad(f"{where}/{name}@{entry.fingerprint}"):
+            return
+        if entry.kind != "file":
+            self._bad_entry(where, entry, f"is not a regular file ({entry.kind}); ignored")
+            return
+        if not SEALED_RE.fullmatch(name):
+            self._bad_entry(where, entry, "not a sealed decision name; ignored")
+            return
+        data = self._read(("decisions", h, name), MAX_SEALED_BYTES)
+        if data is None:
+            return
+        conn.execute("SAVEPOINT one_decision")
+        try:
+            conn.execute("INSERT INTO seen (name) VALUES (?)", (key,))
+            self._take(p, name, data)
+        except InvalidData as e:
+            conn.execute("ROLLBACK TO one_decision")
+            self._report(name, f"could not be judged ({e.message}); ignored", e.code)
+            conn.execute("INSERT OR IGNORE INTO seen (name) VALUES (?)", (key,))
+        conn.execute("RELEASE one_decision")
+
+    def _finish_one(self, p: Proposal) -> None:
         status = self._status(p)
         if status in ("pending", "approved") and self.clock() > p.expires_at:
             with self._tx():
