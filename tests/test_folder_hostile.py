@@ -466,6 +466,8 @@ def test_gate_cli_wait_reports_hostile_files_and_never_hangs(tmp_path, monkeypat
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
     f = CliFolder.create(tmp_path)
     proposal = f.propose()
+    assert stat.S_IMODE(f.gate_state.stat().st_mode) == 0o700
+    assert stat.S_IMODE((f.gate_state / "folder-gate.sqlite").stat().st_mode) == 0o600
     os.mkfifo(f.usb / "proposals" / ("1" * 64 + ".json"))
     d = f.usb / "decisions" / proposal[7:]
     d.mkdir(parents=True, exist_ok=True)

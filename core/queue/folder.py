@@ -25,6 +25,7 @@ The share is writable by people the gate does not trust (SPEC §10), so:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -51,6 +52,7 @@ from core.queue.atomic import write_atomic
 from core.queue.base import FINAL_STATUSES, DecisionAck, ProposalView, Queue
 from core.queue.safefs import Entry, ShareRoot, Taken, Unsafe, is_temporary
 
+_LOG = logging.getLogger("foureyes.folder")
 HEX_RE = re.compile(r"[0-9a-f]{64}")
 SEALED_RE = re.compile(r"[0-9a-f]{32}\.sealed")
 MAX_SEALED_BYTES = 64 * 1024
@@ -193,6 +195,7 @@ class FolderQueue(Queue):
                                        "VALUES (?,?,?,?)", (key, name, code, message))
             if cur.rowcount == 0:
                 return
+        _LOG.warning("%s: [%s] %s: %s", self.root, code, name, message)
         if len(self.problems) >= MAX_PROBLEMS_SHOWN:
             self.problems_suppressed += 1
             return
@@ -465,7 +468,10 @@ class FolderQueue(Queue):
 
     def _own(self, proposal_hash: str) -> Proposal:
         h = "sha256:" + _hex(proposal_hash)
-        for p in self._own_proposals():
+        row = self.db.conn.execute("SELECT raw FROM proposals WHERE proposal=?", (h,)).fetchone()
+        if row is not None:
+            return Proposal.from_bytes(bytes(row[0]))
+        for p in self._own_proposals():  # state from before the gate kept the bytes
             if p.hash == h:
                 return p
         raise InvalidData("not_found", f"this gate did not submit {proposal_hash}; a proposal "
@@ -517,9 +523,7 @@ class FolderQueue(Queue):
         self._require_gate()
         self._check_policy(self._share_policy())
         self._scan_foreign()
-        for p in self._own_proposals():
-            if only is not None and p.hash != only:
-                continue
+        for p in [self._own(only)] if only is not None else self._own_proposals():
             self._collect_one(p)
             self._finish_one(p)
 
