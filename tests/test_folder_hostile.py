@@ -299,7 +299,7 @@ def test_a_flood_of_forged_decisions_names_no_one_and_keeps_the_bundle_valid(fol
 def test_refusals_are_deduplicated_and_bounded(folder, monkeypatch):
     from core.queue import folder as folder_module
 
-    monkeypatch.setattr(folder_module, "MAX_REFUSALS_PER_PROPOSAL", 2)
+    monkeypatch.setattr(folder_module, "MAX_REFUSALS_PER_PROPOSAL", 2, raising=False)
     q = folder.gate()
     p = folder.world.proposal(policy_hash=_policy(folder).hash)
     q.submit_proposal(p)

@@ -189,13 +189,15 @@ def _write_in(dir_fd: int, name: str, data: bytes, *, exclusive: bool, mode: int
 def write_file(path: Path, data: bytes, *, exclusive: bool = False, mode: int = 0o600) -> None:
     """Atomically write a local file: verified parent folder, exclusive no-follow temp file.
 
-    The parent folder (created if missing) is opened without following a link in its last
-    component; the temporary file is created O_EXCL|O_NOFOLLOW in it and renamed (or, with
-    ``exclusive``, linked so an existing name is never replaced) using that descriptor.
+    The parent folder is the caller's own (a local path the operator chose, so a link in it
+    is theirs to make, e.g. /tmp on macOS); it is opened once as a folder descriptor, the
+    temporary file is created O_EXCL|O_NOFOLLOW in it and renamed (or, with ``exclusive``,
+    linked so an existing name is never replaced) using that same descriptor. Share files
+    go through `ShareRoot.write`, which follows no link at all.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    dir_fd = os.open(path.parent, _DIR_FLAGS)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
     try:
         try:
             _write_in(dir_fd, path.name, data, exclusive=exclusive, mode=mode, shown=str(path))
