@@ -462,6 +462,29 @@ def test_an_unreadable_folder_is_reported_not_fatal(folder):
         d.chmod(0o755)
 
 
+def test_a_folder_that_cannot_be_listed_is_reported_once_not_fatal(folder, monkeypatch):
+    q = folder.gate()
+    p = folder.world.proposal(policy_hash=_policy(folder).hash)
+    q.submit_proposal(p)
+    (folder.root / "decisions" / p.hash[7:]).mkdir()
+    real = os.listdir
+
+    def denied(arg="."):                         # what a 0000 folder does to a non-root user
+        where = os.readlink(f"/proc/self/fd/{arg}") if isinstance(arg, int) else str(arg)
+        if where.endswith(p.hash[7:]):
+            raise PermissionError(13, "Permission denied", where)
+        return real(arg)
+
+    monkeypatch.setattr(os, "listdir", denied)
+    q.collect()
+    assert q.get_proposal(p.hash).status == "pending"
+    assert any(p.hash[7:] in pr.name for pr in q.problems)
+    q.close()
+    again = folder.gate()
+    again.collect()
+    assert not any(p.hash[7:] in pr.name for pr in again.problems)
+
+
 def test_gate_cli_wait_reports_hostile_files_and_never_hangs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
     f = CliFolder.create(tmp_path)
