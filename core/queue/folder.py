@@ -92,6 +92,9 @@ def _private_db(path: Path) -> sqlite3.Connection:
             os.close(fd)
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
+        for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if side.is_file() and not side.is_symlink():  # made by an older, laxer version
+                side.chmod(STATE_DB_MODE)
         return conn
     except (OSError, sqlite3.Error) as e:
         raise TransportError("storage", f"cannot open the gate's state {path}: {e}") from e
