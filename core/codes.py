@@ -141,6 +141,14 @@ _ALL: tuple[Code, ...] = (
          "Local storage failed.", 503),
     Code("unreadable", "A file on a share cannot be read safely (link, FIFO, device, "
          "permissions, size).", "A file could not be read safely and was skipped.", 422),
+    Code("share_blocked", "A name the gate must create on a share is already taken (a planted "
+         "file, link or folder), or a link stands where the gate writes.",
+         "Something on the shared folder is in the way of a file the gate writes.", 409),
+    Code("unattributable", "A refused decision on a share was not signed by a roster key, so "
+         "it names no reviewer (reported to the operator, never logged against a person).",
+         "A decision could not be attributed to any reviewer and was ignored.", 422),
+    Code("not_ours", "A proposal on a share was not submitted by this gate; it is ignored.",
+         "This gate did not submit that proposal, so it does not count it.", 404),
     Code("key", "A key is malformed.", "The key is malformed.", 400),
     Code("key_type", "A key is not Ed25519.", "Only Ed25519 keys are accepted.", 400),
     Code("key_file", "A key file is malformed.", "The key file is malformed.", 400),

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from core.bundle.trust import parse_trust
 from core.bundle.verify import verify_bundle
 from core.cli.main import cli
-from core.errors import InvalidData
 from core.formats import Event, now_utc
 from core.gate import Expired, Gate, Rejected
 from core.policy import Policy
@@ -162,7 +161,7 @@ def test_hostile_files_are_reported_not_fatal(folder, tmp_path):
 def test_atomic_write_leaves_nothing_on_a_crash(tmp_path, monkeypatch):
     target = tmp_path / "f.json"
 
-    def boom(src, dst):
+    def boom(*args, **kwargs):
         raise OSError("power cut")
 
     monkeypatch.setattr(os, "replace", boom)
@@ -199,12 +198,19 @@ def test_review_cli_over_a_folder(folder, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "RIGHT-TO-LEFT OVERRIDE" in r.output and "WARNING" in r.output
     assert "Written by the agent (unverified)" in r.output and p.action_hash in r.output
-    r = runner.invoke(cli, ["decide", p.hash[7:20], "--approve", "--reason", "checked", *base])
+    fp = ["--yes-i-checked", p.action_hash[7:15]]
+    r = runner.invoke(cli, ["decide", p.hash[7:20], "--approve", *fp, "--reason", "checked",
+                            *base])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(cli, ["decide", p.hash[7:20], "--approve", "--reason", "mine",
+    # the requester's approval is sealed like any other; the gate refuses and logs it
+    r = runner.invoke(cli, ["decide", p.hash[7:20], "--approve", *fp, "--reason", "mine",
                             "--folder", str(folder.root), "--identity", REQUESTER,
                             "--key-file", str(keys[REQUESTER])])
-    assert r.exit_code != 0 and isinstance(r.exception, InvalidData)
-    assert r.exception.code == "self_approval"
+    assert r.exit_code == 0, r.output
     q.collect()
     assert len(q.get_proposal(p.hash).decisions) == 1
+    from core.formats import Event
+
+    events = [Event.from_bytes(e) for e in q.proposal_log(p.hash).entries.values()]
+    assert (REQUESTER, "self_approval") in [(e.get("reviewer"), e.get("code"))
+                                             for e in events if e.type == "decision.refused"]

@@ -9,9 +9,10 @@ import click
 import nacl.public
 
 from core.policy import Policy
-from core.queue.atomic import write_atomic
+from core.queue.safefs import SHARED_FILE_MODE, ShareRoot, Unsafe
 
-SUBDIRS = ("proposals", "decisions", "receipts", "status", "bundles")
+SUBDIRS = ("proposals", "decisions", "receipts", "claims", "status", "bundles")
+STATE_DIR_MODE = 0o700
 
 
 def register(group: click.Group) -> None:
@@ -29,17 +30,26 @@ def folder() -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def init(root: Path, policy_path: Path) -> None:
     """Create the folder layout and copy the policy (refuses a non-empty foreign folder)."""
+    from core.formats.canonical import MAX_DOCUMENT_BYTES
+
     data = policy_path.read_bytes()
     policy = Policy.from_bytes(data)
-    if root.exists() and any(root.iterdir()):
-        existing = root / "policy.toml"
-        if not existing.exists():
+    root.mkdir(parents=True, exist_ok=True)
+    share = ShareRoot(root)
+    if any(root.iterdir()):
+        try:
+            existing = share.read(("policy.toml",), MAX_DOCUMENT_BYTES)
+        except Unsafe as e:
+            raise click.UsageError(f"{root}: {e.message}") from e
+        if existing is None:
             raise click.UsageError(f"{root} is not empty and is not a Foureyes folder")
-        if existing.read_bytes() != data:
+        if existing != data:
             raise click.UsageError(f"{root} already holds another policy")
-    for sub in SUBDIRS:
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    write_atomic(root / "policy.toml", data)
+    try:
+        share.make_folders(SUBDIRS)  # a link where a folder belongs is refused, not followed
+        share.write(("policy.toml",), data, exclusive=False, mode=SHARED_FILE_MODE)
+    except Unsafe as e:
+        raise click.UsageError(f"{root}: {e.message}") from e
     click.echo(f"Folder queue ready at {root} with policy {policy.name} {policy.hash}")
 
 
@@ -56,6 +66,8 @@ def gate_init(state: Path, gate_id: str, log_name: str) -> None:
     from core.signing.keyfile import write_private
 
     identity(gate_id, "--gate", ("gate",))
+    state.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
+    state.chmod(STATE_DIR_MODE)  # keys and the state database (verdicts) are the gate's alone
     key = FileKeySource(state / "gate.key").create(gate_id)
     seal = nacl.public.PrivateKey.generate()
     write_private(state / "seal.key", base64.b64encode(bytes(seal)).decode() + "\n")

@@ -36,6 +36,19 @@ def _queue(server: str | None, folder: Path | None, token: str | None,
     return gate_folder_queue(folder, gate_state, gate_id)
 
 
+def report_problems(queue) -> None:  # noqa: ANN001 - a Queue
+    """Show the operator what a folder queue refused or skipped (SPEC §10), on stderr."""
+    take = getattr(queue, "take_problems", None)
+    if take is None:
+        return
+    problems, more = take()
+    for problem in problems:
+        click.echo(f"warning: [{problem.code}] {problem.name}: {problem.message}", err=True)
+    if more:
+        click.echo(f"warning: {more} more problems on the folder (see the gate's state)",
+                   err=True)
+
+
 def _transport_options(f):  # noqa: ANN001, ANN202
     f = click.option("--gate", "gate_id", default="gate:prod", show_default=True)(f)
     f = click.option("--gate-state", type=click.Path(file_okay=False, path_type=Path),
@@ -68,7 +81,10 @@ def propose(route: str, params_json: str, summary_json: str, requester: str, age
     policy = Policy.from_bytes(queue.policy_bytes())
     proposal = build_proposal(policy, route, params, summary, requester=requester,
                               agent=agent, job_id=job_id, now=now_utc())
-    queue.submit_proposal(proposal)
+    try:
+        queue.submit_proposal(proposal)
+    finally:
+        report_problems(queue)
     click.echo(proposal.hash)
 
 
@@ -80,7 +96,10 @@ def wait(proposal_id: str, timeout: float, server, folder, token, gate_state,  #
          gate_id) -> None:
     """Wait for an outcome: exit 0 approved/executed, 1 rejected/expired, 4 still pending."""
     queue = _queue(server, folder, token, gate_state, gate_id)
-    view = queue.wait(resolve_id(queue, proposal_id).hash, timeout)
+    try:
+        view = queue.wait(resolve_id(queue, proposal_id).hash, timeout)
+    finally:
+        report_problems(queue)
     click.echo(f"{view.hash} {view.status}")
     sys.exit({"approved": EXIT_APPROVED, "executed": EXIT_APPROVED,
               "pending": EXIT_PENDING}.get(view.status, EXIT_REFUSED))
@@ -113,9 +132,12 @@ def export(proposal_id: str, output: Path, identity: str | None, key_file: Path 
         queue, _ = reviewer_queue(server, folder, identity, key_file)
     else:
         queue = _queue(server, folder, token, gate_state, gate_id)
-    view = resolve_id(queue, proposal_id)
-    data = queue.export_bundle(view.hash)
-    write_atomic(output, data)
+    try:
+        view = resolve_id(queue, proposal_id)
+        data = queue.export_bundle(view.hash)
+    finally:
+        report_problems(queue)
+    write_atomic(output, data, mode=0o644)
     note = {"executed": "", "rejected": " (rejected: no receipt)",
             "expired": " (expired: no receipt)"}.get(view.status, "")
     click.echo(f"wrote {output}{note}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -94,7 +95,7 @@ def decide(proposal_id: str, approve: bool, reject: bool, reason: str, checked: 
         if checked is None:
             click.echo(render_proposal(view, Policy.from_bytes(queue.policy_bytes()),
                                        now_utc()))
-            if not click.get_text_stream("stdin").isatty():
+            if not sys.stdin.isatty():
                 raise click.UsageError("approving needs the action's fingerprint: run "
                                        "interactively, or pass --yes-i-checked FINGERPRINT")
             checked = click.prompt("Type the action fingerprint shown above to approve")
