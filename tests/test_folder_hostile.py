@@ -527,3 +527,37 @@ def test_share_files_are_readable_and_gate_state_is_private(folder):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
     assert stat.S_IMODE(folder.state.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder.state / "folder-gate.sqlite").stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------- receipts: the one judge
+
+
+@pytest.mark.parametrize("bad, code", [
+    ("no_decisions", "receipt"), ("before_decisions", "receipt_time"),
+    ("wrong_gate_key", "receipt"), ("other_job", "binding")])
+def test_the_folder_gate_judges_receipts_like_the_server(folder, bad, code):
+    """The folder gate used to record almost any receipt; it now calls the same judge."""
+    from core.formats import Decision
+
+    q = folder.gate()
+    p = _approved(folder, q, created_at=now_utc() - timedelta(minutes=2))
+    q.claim(p.hash)
+    counted = [Decision.from_bytes(d.document).hash for d in q.get_proposal(p.hash).decisions]
+    when = now_utc()
+    kwargs = {}
+    if bad == "no_decisions":
+        counted = []
+    elif bad == "before_decisions":
+        when = p.created_at
+    elif bad == "wrong_gate_key":
+        kwargs["signer"] = "bob@example.com"
+    elif bad == "other_job":
+        kwargs["job_id"] = "job-other"
+    receipt, sig = make_receipt(folder.world, p, counted, when, **kwargs)
+    with pytest.raises(InvalidData) as e:
+        q.record_receipt(p.hash, receipt, sig)
+    assert e.value.code == code
+    assert q.get_proposal(p.hash).status == "approved"  # nothing recorded: not stuck
+    good, sig = _receipt(folder, q, p)
+    q.record_receipt(p.hash, good, sig)
+    assert q.get_proposal(p.hash).status == "executed"
