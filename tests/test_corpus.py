@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.bundle.trust import parse_trust
-from core.bundle.verify import _event
+from core.bundle.verify import UNEXPECTED, _event
 from core.cli.main import cli
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, Receipt
@@ -57,6 +57,7 @@ def test_corpus_input(case, vectors_dir, tmp_path):
         if case["exit"] == 1:
             failed = {c["code"] for c in json.loads(r.stdout)["checks"] if not c["ok"]}
             assert case["code"] in failed, failed
+            assert UNEXPECTED not in r.stdout  # a check that knew why, not the last net
     elif case["kind"] == "policy":
         with pytest.raises(InvalidData) as e:
             Policy.from_bytes(path.read_bytes())

@@ -46,6 +46,7 @@ from core.signing import verify
 
 RECEIPT_NAMESPACE = "foureyes-receipt-v1"
 MAX_LOG_LINES = 4096  # log/entries.jsonl lines, and log/proofs.json keys
+UNEXPECTED = "a document could not be read (unexpected error):"
 MAX_PROOF_HASHES = 64  # an RFC 9162 inclusion proof in a tree of < 2^64 leaves
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits only: "²".isdigit() is True
 
@@ -137,7 +138,7 @@ def verify_bundle(data: bytes, trust: Trust | None, now: datetime | None = None)
         report.add("format", False, f"a document is too deeply nested or too large to read "
                    f"({type(e).__name__})")
     except Exception as e:  # noqa: BLE001 - hostile input must end in a report, never a trace
-        report.add("format", False, f"a document could not be read: {type(e).__name__}: {e}")
+        report.add("format", False, f"{UNEXPECTED} {type(e).__name__}: {e}")
     return report
 
 
