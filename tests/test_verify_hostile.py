@@ -371,7 +371,6 @@ def test_check_it_yourself_uses_the_trusted_policy_not_the_bundle(tmp_path, vect
     for line in lines[1:]:
         r = subprocess.run(line, shell=True, capture_output=True, text=True, check=False)
         assert r.returncode == 0 and "Good" in r.stdout, r.stderr
-    readme = (vectors_dir.parents[1] / "main" / "README.md")
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text()
@@ -426,3 +425,15 @@ def test_sha256_ref_helper_matches_decision_hash(world):
     policy = Policy.from_bytes(world.policy_bytes())
     d, _ = world.decide(world.proposal(policy_hash=policy.hash), BOB)
     assert sha256_ref(d.raw) == d.hash
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_or_device_is_not_a_bundle_and_never_blocks(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.foureyes"
+    os.mkfifo(fifo)
+    r = CliRunner().invoke(cli, ["verify", str(fifo)])  # opening it for reading must not wait
+    assert r.exit_code == 2 and "regular file" in r.output
+    r = CliRunner().invoke(cli, ["verify", "/dev/zero"])
+    assert r.exit_code == 2
