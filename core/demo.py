@@ -186,7 +186,7 @@ def _story(root: Path, world: SampleWorld, url: str, agent_token: str, gate_toke
     for q in reviewers.values():
         q.close()
     gate.close()
-    return DemoResult(root, bundle, trust, report.exit_code, _ssh_lines(root, bundle))
+    return DemoResult(root, bundle, trust, report.exit_code, _ssh_lines(root, bundle, trust))
 
 
 def _first_pending(queue: HttpQueue, timeout: float = 60.0):
@@ -199,17 +199,29 @@ def _first_pending(queue: HttpQueue, timeout: float = 60.0):
     raise InvalidData("demo", "the agent's proposal never reached the queue")
 
 
-def _ssh_lines(root: Path, bundle: Path) -> list[str]:
-    """Unpack the bundle and give the commands that check each decision with OpenSSH alone."""
+def _ssh_lines(root: Path, bundle: Path, trust: Path) -> list[str]:
+    """Unpack the bundle and give the commands that check each decision with OpenSSH alone.
+
+    The keys come from the policy the auditor trusts (`foureyes policy allowed-signers`,
+    checked against trust.toml), never from the bundle's own allowed_signers, which
+    whoever made the bundle wrote. The demo writes that file the same way, so the lines
+    run as printed.
+    """
+    from core.policy import Policy
+
     out = root / "bundle"
     with zipfile.ZipFile(bundle) as z:
         z.extractall(out)  # our own bundle, just verified
-    lines = []
+    signers = root / "allowed_signers"
+    policy = Policy.from_bytes((out / "policy.toml").read_bytes())
+    signers.write_text(f"# policy {policy.name!r} {policy.hash}\n" + policy.allowed_signers())
+    lines = [f"foureyes policy allowed-signers {out / 'policy.toml'} --trust {trust} "
+             f"> {signers}"]
     import json
 
     for sig in sorted((out / "decisions").glob("*.json.sig")):
         doc = sig.with_suffix("")
         reviewer = json.loads(doc.read_bytes())["reviewer"]
-        lines.append(f"ssh-keygen -Y verify -f {out / 'allowed_signers'} -I {reviewer} "
+        lines.append(f"ssh-keygen -Y verify -f {signers} -I {reviewer} "
                      f"-n foureyes-decision-v1 -s {sig} < {doc}")
     return lines

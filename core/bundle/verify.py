@@ -15,29 +15,43 @@ files beyond what the caller read. Steps, against SPEC §5–9, each marked (n) 
                   in the policy
   (8) inclusion   every entry verifies against the checkpoint, and the entries the
                   outcome rests on are there (submitted, each counted decision, receipt)
+  (9) log agrees  SPEC §8: what the log says about this proposal matches the files
+                  (decision_left_out, second_execution, receipt_left_out; a final
+                  outcome without a receipt is step (5), code receipt)
 Exit codes: 0 all passed against trust; 1 a check failed; 3 all passed but no trust given.
+
+Work is bounded by named limits, whatever the bundle holds: the archive's (MAX_MEMBERS,
+MAX_MEMBER_BYTES, ... in core.bundle.archive), the policy reader's (MAX_RULES, ... in
+core.policy.model), MAX_LOG_LINES log entries and MAX_PROOF_HASHES hashes per proof here;
+at most MAX_MEMBERS // 2 decisions, so that many signature checks, plus one receipt.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from core.bundle.archive import NotABundle, read_members
+from core.bundle.archive import NotABundle, read_bundle_file, read_members
 from core.bundle.trust import Trust
 from core.errors import InvalidData
-from core.formats import Event, Proposal, Receipt, parse_json
+from core.formats import Event, Proposal, Receipt, parse_json, sha256_ref
 from core.log.merkle import leaf_hash, verify_inclusion
 from core.log.note import LogVerifier, verify_checkpoint
 from core.policy import APPROVED, REJECTED, Outcome, Policy, SignedDecision, evaluate
 from core.signing import verify
 
 RECEIPT_NAMESPACE = "foureyes-receipt-v1"
-MAX_LOG_LINES = 4096
+MAX_LOG_LINES = 4096  # log/entries.jsonl lines, and log/proofs.json keys
+UNEXPECTED = "a document could not be read (unexpected error):"
+MAX_PROOF_HASHES = 64  # an RFC 9162 inclusion proof in a tree of < 2^64 leaves
+_INDEX_RE = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits only: "²".isdigit() is True
 
-__all__ = ["Check", "NotABundle", "Report", "TimelineItem", "verify_bundle"]
+__all__ = ["Check", "NotABundle", "Report", "TimelineItem", "verify_bundle",
+           "verify_bundle_file"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class Report:
     policy: Policy | None = None
     outcome: Outcome | None = None
     executed: bool = False
+    execution_outcome: str | None = None  # the receipt's outcome: succeeded or failed
     trusted: bool = False
 
     def add(self, code: str, ok: bool, message: str) -> bool:
@@ -89,6 +104,8 @@ class Report:
             return "FAILED: " + "; ".join(f"[{c.code}] {c.message}" for c in self.failures[:3])
         status = self.outcome.status if self.outcome else "unknown"
         what = "executed" if self.executed else status
+        if self.executed and self.execution_outcome != "succeeded":
+            what = f"executed, outcome {self.execution_outcome}"  # it ran, and failed
         tail = "" if self.trusted else " (no trust file given: checked for consistency only)"
         return f"VALID: {what}{tail}"
 
@@ -101,6 +118,7 @@ class Report:
             "route": p.route if p else None,
             "status": ("executed" if self.executed else self.outcome.status)
             if self.outcome else None,
+            "execution_outcome": self.execution_outcome if self.executed else None,
             "checks": [{"code": c.code, "ok": c.ok, "message": c.message} for c in self.checks],
             "timeline": [{"at": t.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "kind": t.kind,
                           "who": t.who, "text": t.text} for t in self.timeline],
@@ -114,7 +132,26 @@ def verify_bundle(data: bytes, trust: Trust | None, now: datetime | None = None)
         _verify(data, trust, now, report)
     except InvalidData as e:  # a step could not go on: record why, never crash
         report.add(e.code if e.code in ("archive", "format") else "format", False, e.message)
+    except NotABundle:
+        raise
+    except (RecursionError, MemoryError) as e:
+        report.add("format", False, f"a document is too deeply nested or too large to read "
+                   f"({type(e).__name__})")
+    except Exception as e:  # noqa: BLE001 - hostile input must end in a report, never a trace
+        report.add("format", False, f"{UNEXPECTED} {type(e).__name__}: {e}")
     return report
+
+
+def verify_bundle_file(path: Path, trust: Trust | None,
+                       now: datetime | None = None) -> Report:
+    """Read a bundle file within MAX_BUNDLE_BYTES, then verify it; NotABundle as above."""
+    try:
+        data = read_bundle_file(path)
+    except InvalidData as e:
+        report = Report(trusted=trust is not None)
+        report.add("archive", False, e.message)
+        return report
+    return verify_bundle(data, trust, now)
 
 
 def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Report) -> None:
@@ -149,8 +186,10 @@ def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Repo
         report.add(check.code if not check.counted else "decision", check.counted,
                    check.message)
 
-    events = {index: Event.from_bytes(raw) for index, raw in entries.items()}
-    expired_logged = any(e.type == "proposal.expired" for e in events.values())
+    events = {index: _event(raw, index) for index, raw in entries.items()}
+    mine = [events[i] for i in sorted(events) if events[i].get("proposal") == proposal.hash]
+    # SPEC §8: only THIS proposal's expiry is a final outcome; another's proves nothing
+    expired_logged = any(e.type == "proposal.expired" for e in mine)
     if receipt is not None:  # (5)
         report.add("quorum", outcome.status == APPROVED,
                    f"quorum met: {outcome.message}" if outcome.status == APPROVED
@@ -162,12 +201,16 @@ def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Repo
     elif expired_logged:
         report.add("quorum", True, f"not executed: expired ({outcome.message})")
     else:
+        foreign = any(e.type == "proposal.expired" for e in events.values())
         report.add("receipt", False, f"no receipt, yet the outcome is not final "
-                   f"({outcome.status}: {outcome.message})")
+                   f"({outcome.status}: {outcome.message})" + (
+                       "; the log's proposal.expired names another proposal" if foreign
+                       else ""))
 
     checkpoint = _checkpoint(report, policy, note, trust)  # (7)
     if checkpoint is not None:  # (8)
         _inclusion(report, checkpoint, entries, proofs, events, proposal, outcome, receipt)
+    _log_agrees(report, mine, decisions, receipt)  # (9)
     _timeline(report, events, outcome, receipt, proposal)
 
 
@@ -203,10 +246,12 @@ def _proofs(data: bytes) -> dict[int, list[bytes]]:
     if not isinstance(obj, dict):
         raise InvalidData("format", "log/proofs.json must be an object")
     out: dict[int, list[bytes]] = {}
+    if len(obj) > MAX_LOG_LINES:
+        raise InvalidData("format", f"log/proofs.json has more than {MAX_LOG_LINES} proofs")
     for key, hashes in obj.items():
-        if not key.isdigit() or (key != "0" and key.startswith("0")) or len(key) > 15:
+        if not _INDEX_RE.fullmatch(key):
             raise InvalidData("format", f"log/proofs.json key {key!r} is not an index")
-        if not isinstance(hashes, list) or len(hashes) > 64:
+        if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
             raise InvalidData("format", f"log/proofs.json[{key}] must be a list of hashes")
         decoded = []
         for h in hashes:
@@ -265,10 +310,42 @@ def _receipt(report: Report, policy: Policy, proposal: Proposal, outcome: Outcom
     if receipt.executed_at > proposal.expires_at:
         problems.append("executed after the proposal expired")
     report.executed = not problems
+    report.execution_outcome = receipt.outcome
     report.add("receipt", not problems, "; ".join(problems) if problems else
                f"executed once by {receipt.gate} at {receipt.data['executed_at']}, "
                f"outcome {receipt.outcome}")
     del decisions
+
+
+def _event(raw: bytes, index: int) -> Event:
+    """A log event, strictly; any surprise in a hostile entry is a `format` failure."""
+    try:
+        return Event.from_bytes(raw)
+    except InvalidData:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as e:  # e.g. "type": [...]
+        raise InvalidData("format", f"log entry {index} is malformed: {e}") from e
+
+
+def _log_agrees(report: Report, mine: list[Event], decisions: list[SignedDecision],
+                receipt: Receipt | None) -> None:
+    """SPEC §8: what the log says about this proposal agrees with the bundle's files."""
+    files = {sha256_ref(d.document) for d in decisions}
+    left_out = [e.get("reviewer") for e in mine
+                if e.type == "decision.recorded" and e.get("decision") not in files]
+    if left_out:
+        report.add("decision_left_out", False, "the log records a decision by "
+                   f"{left_out[0]} that the bundle leaves out")
+    receipts = [e.get("receipt") for e in mine if e.type == "receipt.recorded"]
+    if receipt is None and receipts:
+        report.add("receipt_left_out", False, "the log records an execution (receipt "
+                   f"{receipts[0]}) but the bundle holds no receipt")
+    elif receipt is not None and (len(receipts) > 1 or
+                                  any(r != receipt.hash for r in receipts)):
+        report.add("second_execution", False,
+                   f"the log records {len(receipts)} receipts for this proposal"
+                   if len(receipts) > 1 else "the log records another receipt than "
+                   "receipt.json: a second execution")
 
 
 def _checkpoint(report: Report, policy: Policy, note: str, trust: Trust | None):

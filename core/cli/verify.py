@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from core.bundle.trust import load_trust
-from core.bundle.verify import NotABundle, Report, verify_bundle
+from core.bundle.verify import NotABundle, Report, verify_bundle_file
 from core.errors import InvalidData
 
 EXIT_USAGE = 2
@@ -57,12 +57,7 @@ def verify_command(bundle: Path, trust_path: Path | None, as_json: bool) -> None
         click.echo(f"error: [{e.code}] {e.message}", err=True)
         sys.exit(EXIT_USAGE)
     try:
-        data = bundle.read_bytes()
-    except OSError as e:
-        click.echo(f"error: cannot read {bundle}: {e.strerror}", err=True)
-        sys.exit(EXIT_USAGE)
-    try:
-        report = verify_bundle(data, trust)
+        report = verify_bundle_file(bundle, trust)  # stat first, then a bounded read
     except NotABundle as e:
         click.echo(f"error: {bundle} is not a proof bundle: {e}", err=True)
         sys.exit(EXIT_USAGE)

@@ -9,6 +9,8 @@ The policy's hash is over the exact file bytes; nothing here re-serialises it.
 from __future__ import annotations
 
 import base64
+import bisect
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,6 +25,15 @@ from core.signing import PublicKey
 POLICY_SCHEMA = "foureyes.policy/v1"
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_APPROVALS = 32
+# Named limits on what a (possibly hostile) policy can make a reader do; docs/formats.md.
+MAX_TOML_DEPTH = 8  # tables and arrays inside each other; tomllib itself recurses
+MAX_TABLES = {"approvers": 256, "gates": 16, "logs": 16, "rules": 256}
+MAX_CONDITIONS = 32  # operators in one rule's `when`
+MAX_LIST_VALUES = 256  # values in one `in` / `not_in` list
+MAX_SAFE_INTEGER = 2**53 - 1  # SPEC §1: the integers every reader represents alike
+MAX_KEY_DOTS_PER_LINE = 16  # dots outside strings on one line: tomllib is quadratic in them
+_ARRAY_HEADER_RE = re.compile(r"\s*\[\[\s*([^\]\s]+)\s*\]\]")
+_TOML_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 MAX_ROUTE_CHARS = 200
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in")
 LOG_KEY_RE = re.compile(r"([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})")
@@ -34,6 +45,47 @@ _APPROVER = {"identity", "key", "groups", "valid_after", "valid_before"}
 _GATE = {"identity", "key", "seal_key"}
 _LOG = {"key"}
 _RULE = {"route", "when", "approvals", "groups", "distinct_groups", "ttl"}
+
+
+def read_toml(data: bytes | str, code: str, what: str) -> dict[str, Any]:
+    """Parse TOML from an untrusted file; every failure is InvalidData(code), never a crash.
+
+    tomllib recurses once per nested array or inline table, so deep nesting raises
+    RecursionError: caught here, and the result is then held to MAX_TOML_DEPTH. NaN and
+    infinities are refused anywhere (SPEC §1).
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+    except UnicodeDecodeError as e:
+        raise InvalidData(code, f"{what} is not valid UTF-8") from e
+    # A dotted key a.a.a... costs tomllib time and memory quadratic in its length (600 KB
+    # of it exhausts gigabytes): refuse long dotted keys before tomllib sees them.
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.count(".") > MAX_KEY_DOTS_PER_LINE and _TOML_STRING_RE.sub(
+                "", line).split("#", 1)[0].count(".") > MAX_KEY_DOTS_PER_LINE:
+            raise InvalidData(code, f"{what} line {n}: more than {MAX_KEY_DOTS_PER_LINE} "
+                              "dots outside strings (a dotted key that deep is refused)")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidData(code, f"{what} is not valid TOML: {e}") from e
+    except RecursionError as e:
+        raise InvalidData(code, f"{what} is nested too deeply (at most {MAX_TOML_DEPTH} "
+                          "levels)") from e
+    except (ValueError, TypeError, MemoryError) as e:
+        raise InvalidData(code, f"{what} cannot be read as TOML: {type(e).__name__}") from e
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:  # iterative: a hostile document must not recurse here either
+        value, depth = stack.pop()
+        if depth > MAX_TOML_DEPTH:
+            raise InvalidData(code, f"{what} is nested deeper than {MAX_TOML_DEPTH} levels")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidData(code, f"{what} holds {value!r}: NaN and infinities are refused")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return doc
 
 
 @dataclass(frozen=True)
@@ -141,6 +193,15 @@ class _Reader:
         except UnicodeDecodeError as e:
             raise InvalidData("policy", "policy file is not valid UTF-8") from e
         self.lines = self.text.splitlines()
+        # One pass to find every table header, so naming a line is never quadratic.
+        self.headers: dict[str, list[int]] = {}
+        self.any_header: list[int] = []
+        for i, ln in enumerate(self.lines):
+            if ln.lstrip().startswith("["):
+                self.any_header.append(i)
+                m = _ARRAY_HEADER_RE.match(ln)
+                if m:
+                    self.headers.setdefault(m.group(1), []).append(i)
 
     def fail(self, message: str, table: str | None = None, index: int = 0,
              key: str | None = None) -> InvalidData:
@@ -152,18 +213,15 @@ class _Reader:
         """Best-effort 1-based line of ``key`` inside the ``index``-th ``[[table]]``."""
         start, end = 0, len(self.lines)
         if table is not None:
-            headers = [i for i, ln in enumerate(self.lines)
-                       if re.match(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]", ln)]
+            headers = self.headers.get(table, [])
             if index < len(headers):
                 start = headers[index]
-                later = [i for i, ln in enumerate(self.lines) if i > start
-                         and re.match(r"^\s*\[", ln)]
-                end = later[0] if later else len(self.lines)
                 if key is None:
                     return start + 1
+                nxt = bisect.bisect_right(self.any_header, start)
+                end = self.any_header[nxt] if nxt < len(self.any_header) else len(self.lines)
         elif key is not None:
-            firsts = [i for i, ln in enumerate(self.lines) if re.match(r"^\s*\[", ln)]
-            end = firsts[0] if firsts else len(self.lines)
+            end = self.any_header[0] if self.any_header else len(self.lines)
         if key is None:
             return 0
         for i in range(start, end):
@@ -172,10 +230,7 @@ class _Reader:
         return start + 1 if table is not None else 0
 
     def read(self) -> Policy:
-        try:
-            doc = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as e:
-            raise InvalidData("policy", f"policy.toml is not valid TOML: {e}") from e
+        doc = read_toml(self.text, "policy", "policy.toml")
         for key in doc:
             if key not in _TOP:
                 raise self.fail(f"unknown key {key!r} (a typo here must not weaken a rule)",
@@ -204,6 +259,8 @@ class _Reader:
         value = doc.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail(f"{name} must be an array of tables [[{name}]]", key=name)
+        if len(value) > MAX_TABLES[name]:
+            raise self.fail(f"more than {MAX_TABLES[name]} [[{name}]] tables", key=name)
         return value
 
     def known(self, obj: dict[str, Any], allowed: set[str], table: str, i: int,
@@ -321,12 +378,16 @@ class _Reader:
     def conditions(self, when: Any, i: int) -> tuple[Condition, ...]:
         if not isinstance(when, dict):
             raise self.fail(f"[[rules]] #{i + 1}: when must be a table", "rules", i, "when")
-        out = []
+        out: list[Condition] = []
         for path, ops in when.items():
             if not isinstance(ops, dict) or not ops:
                 raise self.fail(f"[[rules]] #{i + 1}: when.{path} must be a table of operators",
                                 "rules", i, "when")
             for op, value in ops.items():
+                if len(out) >= MAX_CONDITIONS:
+                    raise self.fail(f"[[rules]] #{i + 1}: more than {MAX_CONDITIONS} "
+                                    "conditions in when", "rules", i, "when")
+                self.threshold(value, path, op, i)
                 if op not in OPERATORS:
                     raise self.fail(f"[[rules]] #{i + 1}: when.{path} has unknown operator "
                                     f"{op!r} (use {', '.join(OPERATORS)})", "rules", i, "when")
@@ -345,6 +406,21 @@ class _Reader:
                                     "value", "rules", i, "when")
                 out.append(Condition(path, op, value))
         return tuple(out)
+
+    def threshold(self, value: Any, path: str, op: str, i: int) -> None:
+        """No float (NaN, inf or 0.1) and no integer beyond ±(2^53-1) in a condition."""
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and len(value) > MAX_LIST_VALUES:
+            raise self.fail(f"[[rules]] #{i + 1}: when.{path}.{op} lists more than "
+                            f"{MAX_LIST_VALUES} values", "rules", i, "when")
+        for v in values:
+            if isinstance(v, float):
+                raise self.fail(f"[[rules]] #{i + 1}: when.{path}.{op} is the float {v!r}; "
+                                "thresholds are integers (minor units) or strings",
+                                "rules", i, "when")
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_SAFE_INTEGER:
+                raise self.fail(f"[[rules]] #{i + 1}: when.{path}.{op} is beyond ±(2^53-1)",
+                                "rules", i, "when")
 
     def cross_checks(self, approvers: tuple[Approver, ...], gates: tuple[Gate, ...],
                      logs: tuple[str, ...]) -> None:
