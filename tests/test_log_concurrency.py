@@ -28,7 +28,7 @@ BURST_SECONDS = 5.0
 READERS = 12
 WRITERS = 3
 CHECKPOINT_EVERY = 8
-SEED_ENTRIES = 3000  # a log of some size: the old leaf cache rebuilt in O(n) windows
+SEED_ENTRIES = 8000  # a log of some size: the old leaf cache rebuilt in O(n) windows
 
 
 def test_readers_and_writers_at_once_keep_the_log_sound(tmp_path):
@@ -126,15 +126,17 @@ def _all_entries(srv: Server) -> list[bytes]:
 
 
 def _seed(srv: Server, world: SampleWorld, n: int) -> None:
-    """Give the log some history before the server starts (valid events, signed)."""
-    from core.formats import now_utc
+    """Give the log some history before the server starts (valid events, one checkpoint)."""
+    from core.formats import Event, now_utc
     from core.server.store import ServerStore
 
     store = ServerStore(srv.data)
-    policy_hash = Policy.from_bytes(world.policy_bytes()).hash
+    raw = Event.make("policy.activated", now_utc(),
+                     policy=Policy.from_bytes(world.policy_bytes()).hash).raw
     with store.write():
         for _ in range(n):
-            store.log_event(world.log_signer, "policy.activated", now_utc(), policy=policy_hash)
+            store.log.append(raw)
+        store.log.sign_checkpoint(world.log_signer)
     store.close()
 
 
