@@ -148,3 +148,48 @@ def _roots(leaves: list[bytes], sizes: set[int]) -> dict[int, bytes]:
             compact.append(leaves[compact.size])
         out[size] = compact.root()
     return out
+
+
+def test_readers_never_see_a_writers_open_step(tmp_path, world):
+    """Deterministic: while a write step is open (event appended, checkpoint signed, not
+    committed), another thread sees the committed log only; a rolled-back step leaves no
+    trace in what anyone reads afterwards."""
+    import pytest
+
+    from core.errors import InvalidData
+    from core.formats import now_utc
+    from core.server.store import ServerStore
+
+    store = ServerStore(tmp_path / "data")
+    policy = "sha256:" + "0" * 64
+    with store.write():
+        store.log_event(world.log_signer, "policy.activated", now_utc(), policy=policy)
+    committed = (store.log.size, store.log.root(), store.log.latest_checkpoint())
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def step() -> None:
+        try:
+            with store.write():
+                store.log_event(world.log_signer, "policy.activated", now_utc(), policy=policy)
+                inside.set()
+                release.wait(30)
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+
+    writer = threading.Thread(target=step)
+    writer.start()
+    try:
+        assert inside.wait(30)
+        seen.append((store.log.size, store.log.root(), store.log.latest_checkpoint()))
+        with pytest.raises(InvalidData):
+            store.log.inclusion_proof(1, 2)
+    finally:
+        release.set()
+        writer.join(30)
+    assert seen == [committed]
+    assert (store.log.size, store.log.root(), store.log.latest_checkpoint()) == committed
+    with store.write():
+        store.log_event(world.log_signer, "policy.activated", now_utc(), policy=policy)
+    assert store.log.size == 2
+    store.close()

@@ -193,10 +193,19 @@ def test_a_tampered_subtree_hash_fails_verification(tmp_path):
     assert not report.ok and report.first_bad_index == 4, report.problems
 
 
-def test_signing_outside_a_transaction_is_refused(tmp_path):
+def test_the_server_store_logs_only_inside_its_write_transaction(tmp_path, world):
     from core.errors import TransportError
+    from core.formats import now_utc
+    from core.server.store import ServerStore
 
-    conn = sqlite3.connect(tmp_path / "l.sqlite", isolation_level=None)
-    store = LogStore(sqlite_utils.Database(conn))
-    with pytest.raises(TransportError):
-        store.sign_checkpoint(LogSigner.generate("x/log"))
+    store = ServerStore(tmp_path / "data")
+    try:
+        with pytest.raises(TransportError):
+            store.log_event(world.log_signer, "policy.activated", now_utc(),
+                            policy="sha256:" + "0" * 64)
+        with store.write():
+            store.log_event(world.log_signer, "policy.activated", now_utc(),
+                            policy="sha256:" + "0" * 64)
+        assert store.log.size == 1 and store.log.checkpoint_at(1) is not None
+    finally:
+        store.close()

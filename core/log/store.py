@@ -198,14 +198,11 @@ class LogStore:
         return index
 
     def sign_checkpoint(self, signer: LogSigner) -> str:
-        """Sign the size and root this connection's transaction holds and store the note;
-        the caller commits. Refused outside a transaction: only the writer, whose view is
-        the committed log plus its own rows, may sign."""
+        """Sign the size and root this connection sees and store the note; the caller
+        commits. Call it on the writer's connection, in the transaction that appended (the
+        server's `log_event` does): its view is the committed log plus its own rows."""
         with _storage("sign a checkpoint"):
             conn = self.conn
-            if not conn.in_transaction:
-                raise TransportError("storage", "a checkpoint is signed inside the "
-                                     "transaction that appended to the log")
             size = self._size(conn)
             note = signer.sign_checkpoint(size, EMPTY_ROOT if size == 0 else
                                           self._mth(conn, 0, size))
