@@ -69,6 +69,8 @@ def test_a_deleted_tail_fails_naming_the_first_checkpoint_it_breaks(served):
     assert out.returncode == 1, out.stdout
     assert "checkpoint 4 of 5 in data-checkpoints.txt (size 4) is not consistent with the " \
         "log: the log has only 3 good entries (its entries were deleted)" in out.stdout
+    assert "first checkpoint the log does not extend: 4 of 5 in data-checkpoints.txt" \
+        in out.stdout
     with pytest.raises(RuntimeError) as e:  # and the server will not run on it
         served.start()
     assert "log_damaged" in str(e.value) or "not consistent" in str(e.value)
@@ -91,6 +93,8 @@ def test_a_rewritten_log_fails(served):
     conn.close()
     out = _verify(served, "--checkpoint", str(path))
     assert out.returncode == 1 and "first bad index: 4" in out.stdout
+    assert "first checkpoint the log does not extend: 5 of 5 in data-checkpoints.txt" \
+        in out.stdout
 
 
 def test_the_option_names_the_file(tmp_path, world):

@@ -59,6 +59,8 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
         click.echo(f"✗ {problem}")
     if report.first_bad_index is not None:
         click.echo(f"first bad index: {report.first_bad_index}")
+    if report.first_bad_checkpoint is not None:
+        click.echo(f"first checkpoint the log does not extend: {report.first_bad_checkpoint}")
     for problem in replayed or ():
         click.echo(f"✗ {problem}")
     ok = report.ok and not replayed

@@ -239,6 +239,13 @@ class StoreReport:
     checkpoints: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
+    first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
+
+    def _bad_outside(self, position: int, label: str) -> None:
+        if self._first_outside is None or position < self._first_outside:
+            self._first_outside, self.first_bad_checkpoint = position, label
+
+    _first_outside: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -274,7 +281,7 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
     stored = [("stored", r[0]) for r in db.conn.execute(
         "SELECT note FROM log_checkpoints ORDER BY size")]
     outside = [(x, x) if isinstance(x, str) else x for x in extra_checkpoints]
-    parsed: list[tuple[int, bytes, str, bool]] = []
+    parsed: list[tuple[int, bytes, str, int | None, str]] = []
     for n, (label, note) in enumerate([*stored, *outside]):
         kept = n >= len(stored)
         report.checkpoints += 1
@@ -283,21 +290,25 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
             cp = verify_checkpoint(note, trusted) if trusted else parse_checkpoint(note)
         except InvalidData as e:
             report.problems.append(f"{name}: {e.message}")
+            if kept:
+                report._bad_outside(n, label)
             continue
         if cp.size > len(leaves):
             why = "its entries were deleted" if kept and cp.size > report.size else \
                 "its entries are altered or missing"
             report.problems.append(f"{name} (size {cp.size}) is not consistent with the log: "
                                    f"the log has only {len(leaves)} good entries ({why})")
+            if kept:
+                report._bad_outside(n, label)
         else:
-            parsed.append((cp.size, cp.root, name, kept))
+            parsed.append((cp.size, cp.root, name, n if kept else None, label))
     # One pass over the leaves, comparing roots as each checkpoint's size is reached:
     # linear in the log, however many checkpoints there are (a server signs one per event).
     order = sorted(range(len(parsed)), key=lambda j: parsed[j][0])
     compact = CompactRange()
     last_good = 0
     for j in order:
-        size, root, name, _kept = parsed[j]
+        size, root, name, position, label = parsed[j]
         while compact.size < size:
             compact.append(leaves[compact.size])
         if compact.root() == root:
@@ -305,6 +316,8 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
             continue
         report.problems.append(f"{name} (size {size}) is not consistent with the log: its "
                                "root differs from the recomputed one")
+        if position is not None:
+            report._bad_outside(position, label)
         if report.first_bad_index is None or report.first_bad_index >= size:
             report.first_bad_index = last_good  # the damage lies after the last good one
     return report
