@@ -240,12 +240,11 @@ class StoreReport:
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
     first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
+    _first_outside: int | None = field(default=None, repr=False)
 
     def _bad_outside(self, position: int, label: str) -> None:
         if self._first_outside is None or position < self._first_outside:
             self._first_outside, self.first_bad_checkpoint = position, label
-
-    _first_outside: int | None = None
 
     @property
     def ok(self) -> bool:
