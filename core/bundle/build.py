@@ -44,9 +44,7 @@ def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = Non
     if size is None:
         note = store.latest_checkpoint()
     else:
-        row = store.conn.execute("SELECT note FROM log_checkpoints WHERE size=?",
-                                 (size,)).fetchone()
-        note = row[0] if row else None
+        note = store.checkpoint_at(size)
     if note is None:
         raise InvalidData("checkpoint", "the log has no signed checkpoint of that size")
     size = parse_checkpoint(note).size

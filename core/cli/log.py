@@ -25,26 +25,50 @@ def log() -> None:
               help="The SQLite file holding the log (DATA/server.sqlite, or a folder's log).")
 @click.option("--checkpoint", "extra", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Also check this signed checkpoint (e.g. one an auditor kept earlier).")
+              help="A file of signed checkpoints kept outside the store (the server's "
+              "--checkpoint-file, or notes an auditor saved): the log must still extend "
+              "every one of them. Repeatable.")
 @click.option("--key", "keys", multiple=True, help="Trusted log verifier key (repeatable).")
 def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> None:
-    """Recompute every entry and root; check every checkpoint; name the first bad index."""
-    from core.log.note import LogVerifier
+    """Recompute every entry and root; check every checkpoint; name the first bad index.
+    On a server store, also replay the log against its proposals, decisions and receipts."""
+    from core.errors import InvalidData
+    from core.log.note import LogVerifier, split_notes
     from core.log.store import verify_store
+    from core.server.replay import is_server_store, replay_store
 
-    trusted = [LogVerifier.from_text(k) for k in keys]
+    try:
+        trusted = [LogVerifier.from_text(k) for k in keys]
+    except InvalidData as e:
+        raise click.BadParameter(e.message, param_hint="--key") from e
+    outside: list[tuple[str, str]] = []
+    for path in extra:
+        notes = split_notes(path.read_text("utf-8", "replace"))
+        if not notes:
+            click.echo(f"✗ {path.name} holds no checkpoint")
+            sys.exit(1)
+        outside += [(f"{n} of {len(notes)} in {path.name}", note)
+                    for n, note in enumerate(notes, start=1)]
     uri = f"file:{db_path}?mode=ro"
     db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
-    report = verify_store(db, trusted, [p.read_text("utf-8") for p in extra])
+    report = verify_store(db, trusted, outside)
+    replayed = replay_store(db.conn) if is_server_store(db.conn) else None
     click.echo(f"{report.size} entries, {report.checkpoints} checkpoints checked"
                + ("" if trusted else " (signatures not checked: no --key given)"))
     for problem in report.problems:
         click.echo(f"✗ {problem}")
     if report.first_bad_index is not None:
         click.echo(f"first bad index: {report.first_bad_index}")
+    if report.first_bad_checkpoint is not None:
+        click.echo(f"first checkpoint the log does not extend: {report.first_bad_checkpoint}")
+    for problem in replayed or ():
+        click.echo(f"✗ {problem}")
+    ok = report.ok and not replayed
+    if replayed is not None and not replayed:
+        click.echo("✓ the store's proposals, decisions and receipts agree with the log")
     if report.ok:
         click.echo("✓ the log is consistent with every checkpoint")
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if ok else 1)
 
 
 @log.command("keygen")

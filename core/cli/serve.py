@@ -27,11 +27,18 @@ def register(group: click.Group) -> None:
               help="The log's signing key file (default: DATA/log.key, made on first start).")
 @click.option("--log-name", default="foureyes-queue", show_default=True,
               help="Origin (and key name) of a newly made log.")
+@click.option("--checkpoint-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Append every signed checkpoint to this file (O_APPEND, fsynced), kept "
+              "outside the data directory; ship it elsewhere and check the log with "
+              "`foureyes log verify --checkpoint FILE`. Default: DATA-checkpoints.txt "
+              "beside DATA.")
 @click.option("--max-open", default=20, show_default=True, help="Open proposals per agent.")
 @click.option("--max-per-minute", default=30, show_default=True,
               help="New proposals per agent per minute.")
 def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path | None,
-          log_name: str, max_open: int, max_per_minute: int) -> None:
+          log_name: str, checkpoint_file: Path | None, max_open: int,
+          max_per_minute: int) -> None:
     """Run the queue server (SQLite in DATA, OpenAPI at /docs)."""
     import uvicorn
 
@@ -44,7 +51,8 @@ def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path
     if created:
         click.echo(f"Created the log key. Add it to the policy's [[logs]]:\n"
                    f"  key = \"{signer.verifier_key}\"")
-    store = ServerStore(data_dir)
+    checkpoint_file = checkpoint_file or default_checkpoint_file(data_dir)
+    store = ServerStore(data_dir, checkpoint_file=checkpoint_file)
     service = QueueService(store, policy_path.read_bytes(), signer,
                            Limits(max_open, max_per_minute))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -53,10 +61,17 @@ def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound = sock.getsockname()[1]
     click.echo(f"log verifier key: {signer.verifier_key}")
+    click.echo(f"checkpoints appended to {checkpoint_file}")
     click.echo(f"policy {service.policy.name} {service.policy.hash}")
     click.echo(f"listening on http://{host}:{bound}", nl=True)
     config = uvicorn.Config(create_app(service), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def default_checkpoint_file(data_dir: Path) -> Path:
+    """Beside the data directory, not in it: a copy of the data directory misses it."""
+    data_dir = data_dir.resolve()
+    return data_dir.parent / f"{data_dir.name}-checkpoints.txt"
 
 
 @click.group()

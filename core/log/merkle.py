@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 HASH_BYTES = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -59,17 +59,7 @@ def inclusion_proof(leaves: Sequence[bytes], index: int, size: int,
     """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1."""
     if not 0 <= index < size <= len(leaves):
         raise ValueError("index or size out of range")
-    proof: list[bytes] = []
-    lo, hi, m = 0, size, index
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if m < k:
-            proof.append(_mth(leaves, lo + k, hi, cache))
-            hi = lo + k
-        else:
-            proof.append(_mth(leaves, lo, lo + k, cache))
-            lo, m = lo + k, m - k
-    return proof[::-1]
+    return inclusion_path(lambda lo, hi: _mth(leaves, lo, hi, cache), index, size)
 
 
 def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int,
@@ -77,19 +67,69 @@ def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int,
     """PROOF(old_size, D[0:new_size]) of RFC 9162 §2.1.4.1."""
     if not 0 < old_size <= new_size <= len(leaves):
         raise ValueError("sizes out of range")
+    return consistency_path(lambda lo, hi: _mth(leaves, lo, hi, cache), old_size, new_size)
+
+
+def inclusion_path(mth: Callable[[int, int], bytes], index: int, size: int) -> list[bytes]:
+    """PATH(index, D[0:size]), with ``mth(lo, hi)`` giving MTH(D[lo:hi]).
+
+    Every range asked for is a subtree of the RFC 9162 tree of ``size``: ``lo`` is a
+    multiple of the smallest power of two ≥ ``hi - lo``, so a store can answer it from at
+    most log2(size) stored perfect-subtree hashes. Range bounds are checked by callers."""
+    proof: list[bytes] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            proof.append(mth(lo + k, hi))
+            hi = lo + k
+        else:
+            proof.append(mth(lo, lo + k))
+            lo, m = lo + k, m - k
+    return proof[::-1]
+
+
+def consistency_path(mth: Callable[[int, int], bytes], old_size: int,
+                     new_size: int) -> list[bytes]:
+    """PROOF(old_size, D[0:new_size]), with ``mth`` as for `inclusion_path`."""
     proof: list[bytes] = []
     lo, hi, m, complete = 0, new_size, old_size, True
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:
-            proof.append(_mth(leaves, lo + k, hi, cache))
+            proof.append(mth(lo + k, hi))
             hi = lo + k
         else:
-            proof.append(_mth(leaves, lo, lo + k, cache))
+            proof.append(mth(lo, lo + k))
             lo, m, complete = lo + k, m - k, False
     if not complete:
-        proof.append(_mth(leaves, lo, hi, cache))
+        proof.append(mth(lo, hi))
     return proof[::-1]
+
+
+def perfect_cover(lo: int, hi: int) -> list[tuple[int, int]]:
+    """The (level, index) of the perfect subtrees whose fold right to left is MTH(D[lo:hi]),
+    for a subtree range (``lo`` a multiple of the smallest power of two ≥ ``hi - lo``):
+    node (level, index) covers leaves [index·2^level, (index+1)·2^level)."""
+    if hi <= lo:
+        raise ValueError("empty range")
+    if lo % (1 << (hi - lo - 1).bit_length()):
+        raise ValueError("not a subtree of the RFC 9162 tree")
+    out: list[tuple[int, int]] = []
+    p = lo
+    while p < hi:
+        level = (hi - p).bit_length() - 1  # the largest power of two that fits
+        out.append((level, p >> level))
+        p += 1 << level
+    return out
+
+
+def fold(nodes: Sequence[bytes]) -> bytes:
+    """MTH of a range from its perfect cover (see `perfect_cover`)."""
+    r = nodes[-1]
+    for left in reversed(nodes[:-1]):
+        r = node_hash(left, r)
+    return r
 
 
 def _ok_hashes(proof: Sequence[bytes]) -> bool:

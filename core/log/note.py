@@ -207,3 +207,24 @@ def _verify_checkpoint(note: str, trusted: list[LogVerifier]) -> Checkpoint:
     if good == 0:
         raise _fail("no trusted log key signed this checkpoint")
     return checkpoint
+
+
+def split_notes(text: str) -> list[str]:
+    """The notes in a checkpoint file: each note (body, blank line, signature lines) as
+    written one after another, blank lines between them allowed. Parses nothing: a torn or
+    malformed note comes back as it is, for `verify_checkpoint` to refuse."""
+    notes: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if lines[i] == "":
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and lines[i] != "":
+            i += 1
+        i += 1  # the blank line before the signatures
+        while i < len(lines) and lines[i].startswith(SIG_PREFIX):
+            i += 1
+        notes.append("\n".join(lines[start:i]) + "\n")
+    return notes

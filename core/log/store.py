@@ -1,123 +1,236 @@
 """The append-only audit log in SQLite, with signed checkpoints.
 
+Three tables, every row immutable once committed:
+
+- ``log_entries (idx, entry, leaf)``: the entries and their leaf hashes;
+- ``log_nodes (level, idx, hash)``: the root of every complete perfect subtree above the
+  leaves; node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level);
+- ``log_checkpoints (size, note)``: every signed note, by tree size.
+
+So every operation costs O(log n) indexed lookups, never a scan and never a load of the
+tree: an append writes its leaf and the nodes it completes (one sibling read per level);
+the root of any size s ≤ n folds the popcount(s) nodes covering [0, s); every hash an RFC
+9162 inclusion or consistency proof needs (to the latest size or any past one) is a
+subtree made of at most log2(n) stored nodes (`merkle.perfect_cover`).
+
+No state lives in memory: a LogStore reads and writes through the connection its
+``connection`` callable returns at that moment. The server gives each reading thread its
+own connection (it sees committed rows only) and the writer its own, which sees its open
+transaction; nothing mutable is shared between threads.
+
 `append` never commits: callers (the server, the folder gate) append inside their own
-transaction together with their own rows, so a crash leaves either the whole event or none
-of it. Leaf hashes are cached in memory and re-read whenever the table's size differs
-from the cache, which also drops leaves of a rolled-back transaction.
+transaction together with their own rows, and sign the checkpoint in that same
+transaction, so a crash leaves either the whole event and its checkpoint or none of it.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from core.errors import InvalidData, TransportError
 from core.log.merkle import (
+    EMPTY_ROOT,
     CompactRange,
-    consistency_proof,
-    inclusion_proof,
+    consistency_path,
+    fold,
+    inclusion_path,
     leaf_hash,
-    root_hash,
+    node_hash,
+    perfect_cover,
 )
 from core.log.note import LogSigner, LogVerifier, parse_checkpoint, verify_checkpoint
 
 MAX_ENTRY_BYTES = 64 * 1024
+BACKFILL_BATCH = 10_000
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS log_entries ("
+    "idx INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
+    "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+)
+
+# The hot queries, each one indexed lookup (tests/test_log_cost.py checks their plans).
+Q_SIZE = "SELECT MAX(idx) FROM log_entries"
+Q_LEAF = "SELECT leaf FROM log_entries WHERE idx=?"
+Q_NODE = "SELECT hash FROM log_nodes WHERE level=? AND idx=?"
+Q_ENTRY = "SELECT entry FROM log_entries WHERE idx=?"
+Q_ENTRIES = "SELECT entry FROM log_entries WHERE idx>=? AND idx<? ORDER BY idx"
+Q_CHECKPOINT_AT = "SELECT note FROM log_checkpoints WHERE size=?"
+Q_LATEST = ("SELECT note FROM log_checkpoints WHERE size=(SELECT MAX(size) FROM "
+            "log_checkpoints)")
+I_ENTRY = "INSERT INTO log_entries (idx, entry, leaf) VALUES (?, ?, ?)"
+I_NODE = "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"
+I_CHECKPOINT = "INSERT OR REPLACE INTO log_checkpoints (size, note) VALUES (?, ?)"
+
+
+@contextmanager
+def _storage(what: str) -> Iterator[None]:
+    """The one place sqlite3 errors of the log become TransportError."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise TransportError("storage", f"cannot {what}: {e}") from e
+
+
+def _damaged(why: str) -> InvalidData:
+    return InvalidData("log_damaged", why)
 
 
 class LogStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database,
+                 connection: Callable[[], sqlite3.Connection] | None = None) -> None:
         self.db = db
-        self.conn: sqlite3.Connection = db.conn
-        try:
-            self.conn.execute("CREATE TABLE IF NOT EXISTS log_entries ("
-                              "idx INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf BLOB NOT NULL)")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS log_checkpoints ("
-                              "size INTEGER PRIMARY KEY, note TEXT NOT NULL)")
-            if not self.conn.in_transaction:
-                self.conn.commit()
-        except sqlite3.Error as e:
-            raise TransportError("storage", f"cannot open the log: {e}") from e
-        self._leaves: list[bytes] = []
-        self._range = CompactRange()
-        self._nodes: dict[tuple[int, int], bytes] = {}  # perfect subtree roots, immutable
+        self._connection = connection or (lambda: db.conn)
+        conn = self.conn
+        with _storage("open the log"):
+            was_open = conn.in_transaction
+            for statement in SCHEMA:
+                conn.execute(statement)
+            self._backfill(conn)
+            if conn.in_transaction and not was_open:
+                conn.commit()
 
-    def _sync(self) -> list[bytes]:
-        (count,) = self.conn.execute("SELECT COUNT(*) FROM log_entries").fetchone()
-        if count != len(self._leaves):
-            rows = self.conn.execute("SELECT leaf FROM log_entries ORDER BY idx").fetchall()
-            self._leaves = [bytes(r[0]) for r in rows]
-            self._nodes = {k: v for k, v in self._nodes.items() if k[0] + k[1] <= count}
-            self._range = CompactRange()
-            for leaf in self._leaves:
-                self._range.append(leaf)
-        return self._leaves
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._connection()
+
+    # ------------------------------------------------------------------ reading
+
+    @staticmethod
+    def _size(conn: sqlite3.Connection) -> int:
+        (top,) = conn.execute(Q_SIZE).fetchone()
+        return 0 if top is None else top + 1
+
+    @staticmethod
+    def _node(conn: sqlite3.Connection, level: int, index: int) -> bytes:
+        row = conn.execute(Q_LEAF, (index,)).fetchone() if level == 0 else \
+            conn.execute(Q_NODE, (level, index)).fetchone()
+        if row is None:
+            raise _damaged(f"the log lacks its subtree hash ({level}, {index})")
+        return bytes(row[0])
+
+    def _mth(self, conn: sqlite3.Connection, lo: int, hi: int) -> bytes:
+        return fold([self._node(conn, level, i) for level, i in perfect_cover(lo, hi)])
 
     @property
     def size(self) -> int:
-        return len(self._sync())
-
-    def append(self, entry: bytes) -> int:
-        """Add one event; returns its index. Does not commit (see module docstring)."""
-        if not isinstance(entry, bytes) or not entry or len(entry) > MAX_ENTRY_BYTES:
-            raise InvalidData("format", "a log entry must be 1 byte to 64 KiB")
-        leaves = self._sync()
-        index = len(leaves)
-        leaf = leaf_hash(entry)
-        self.conn.execute("INSERT INTO log_entries (idx, entry, leaf) VALUES (?, ?, ?)",
-                          (index, entry, leaf))
-        leaves.append(leaf)
-        self._range.append(leaf)
-        return index
+        with _storage("read the log"):
+            return self._size(self.conn)
 
     def root(self, size: int | None = None) -> bytes:
-        leaves = self._sync()
-        if size is None or size == len(leaves):
-            return self._range.root()
-        if not 0 <= size <= len(leaves):
-            raise InvalidData("not_found", f"the log has no size {size}")
-        return root_hash(leaves[:size])
+        """MTH of the first ``size`` entries (default: all), from ≤ log2 n stored nodes."""
+        with _storage("read the log"):
+            conn = self.conn
+            current = self._size(conn)
+            size = current if size is None else size
+            if not 0 <= size <= current:
+                raise InvalidData("not_found", f"the log has no size {size}")
+            return EMPTY_ROOT if size == 0 else self._mth(conn, 0, size)
 
     def entry(self, index: int) -> bytes:
-        row = self.conn.execute("SELECT entry FROM log_entries WHERE idx=?", (index,)).fetchone()
+        with _storage("read the log"):
+            row = self.conn.execute(Q_ENTRY, (index,)).fetchone()
         if row is None:
             raise InvalidData("not_found", f"the log has no entry {index}")
         return bytes(row[0])
 
     def entries(self, start: int, stop: int) -> list[bytes]:
-        rows = self.conn.execute("SELECT entry FROM log_entries WHERE idx>=? AND idx<? "
-                                 "ORDER BY idx", (start, stop)).fetchall()
+        with _storage("read the log"):
+            rows = self.conn.execute(Q_ENTRIES, (start, stop)).fetchall()
         return [bytes(r[0]) for r in rows]
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        leaves = self._sync()
-        if not 0 <= index < size <= len(leaves):
-            raise InvalidData("not_found", "no such index or tree size in the log")
-        return inclusion_proof(leaves, index, size, self._nodes)
+        """RFC 9162 PATH(index, D[0:size]) for any size up to the current one."""
+        with _storage("read the log"):
+            conn = self.conn
+            if not 0 <= index < size <= self._size(conn):
+                raise InvalidData("not_found", "no such index or tree size in the log")
+            return inclusion_path(lambda lo, hi: self._mth(conn, lo, hi), index, size)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        leaves = self._sync()
-        if not 0 < old <= new <= len(leaves):
-            raise InvalidData("not_found", "no such tree sizes in the log")
-        return consistency_proof(leaves, old, new, self._nodes)
+        """RFC 9162 PROOF(old, D[0:new])."""
+        with _storage("read the log"):
+            conn = self.conn
+            if not 0 < old <= new <= self._size(conn):
+                raise InvalidData("not_found", "no such tree sizes in the log")
+            return consistency_path(lambda lo, hi: self._mth(conn, lo, hi), old, new)
 
-    def sign_checkpoint(self, signer: LogSigner) -> str:
-        """Sign the current size and root and store the note; the caller commits."""
-        size = self.size
-        note = signer.sign_checkpoint(size, self.root())
-        self.conn.execute("INSERT OR REPLACE INTO log_checkpoints (size, note) VALUES (?, ?)",
-                          (size, note))
-        return note
+    def checkpoint_at(self, size: int) -> str | None:
+        """The note stored for exactly this tree size, if one was signed."""
+        with _storage("read the log"):
+            row = self.conn.execute(Q_CHECKPOINT_AT, (size,)).fetchone()
+        return row[0] if row else None
 
     def latest_checkpoint(self) -> str | None:
-        row = self.conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1"
-                                ).fetchone()
+        with _storage("read the log"):
+            row = self.conn.execute(Q_LATEST).fetchone()
         return row[0] if row else None
 
     def checkpoints(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(
-            "SELECT note FROM log_checkpoints ORDER BY size").fetchall()]
+        """Every stored note (linear: for audits, not for the request path)."""
+        with _storage("read the log"):
+            return [r[0] for r in self.conn.execute(
+                "SELECT note FROM log_checkpoints ORDER BY size").fetchall()]
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, entry: bytes) -> int:
+        """Add one event; returns its index. Does not commit (see module docstring)."""
+        if not isinstance(entry, bytes) or not entry or len(entry) > MAX_ENTRY_BYTES:
+            raise InvalidData("format", "a log entry must be 1 byte to 64 KiB")
+        with _storage("append to the log"):
+            conn = self.conn
+            index = self._size(conn)
+            node = leaf_hash(entry)
+            conn.execute(I_ENTRY, (index, entry, node))
+            level, i = 0, index
+            while i & 1:  # a right child: its parent subtree is complete now
+                node = node_hash(self._node(conn, level, i - 1), node)
+                level, i = level + 1, i >> 1
+                conn.execute(I_NODE, (level, i, node))
+        return index
+
+    def sign_checkpoint(self, signer: LogSigner) -> str:
+        """Sign the size and root this connection sees and store the note; the caller
+        commits. Call it on the writer's connection, in the transaction that appended (the
+        server's `log_event` does): its view is the committed log plus its own rows."""
+        with _storage("sign a checkpoint"):
+            conn = self.conn
+            size = self._size(conn)
+            note = signer.sign_checkpoint(size, EMPTY_ROOT if size == 0 else
+                                          self._mth(conn, 0, size))
+            conn.execute(I_CHECKPOINT, (size, note))
+        return note
+
+    def _backfill(self, conn: sqlite3.Connection) -> None:
+        """Once, for a log written before log_nodes existed: compute its nodes in one pass."""
+        size = self._size(conn)
+        if size < 2 or conn.execute(Q_NODE, (1, size // 2 - 1)).fetchone() is not None:
+            return
+        conn.execute("DELETE FROM log_nodes")
+        batch: list[tuple[int, int, bytes]] = []
+        stack: list[bytes] = []
+        for index, (leaf,) in enumerate(conn.execute("SELECT leaf FROM log_entries "
+                                                     "ORDER BY idx").fetchall()):
+            node, level, i = bytes(leaf), 0, index
+            stack.append(node)
+            while i & 1:
+                right = stack.pop()
+                node = node_hash(stack.pop(), right)
+                stack.append(node)
+                level, i = level + 1, i >> 1
+                batch.append((level, i, node))
+            if len(batch) >= BACKFILL_BATCH:
+                conn.executemany(I_NODE, batch)
+                batch.clear()
+        conn.executemany(I_NODE, batch)
 
 
 @dataclass
@@ -126,6 +239,12 @@ class StoreReport:
     checkpoints: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
+    first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
+    _first_outside: int | None = field(default=None, repr=False)
+
+    def _bad_outside(self, position: int, label: str) -> None:
+        if self._first_outside is None or position < self._first_outside:
+            self._first_outside, self.first_bad_checkpoint = position, label
 
     @property
     def ok(self) -> bool:
@@ -133,11 +252,19 @@ class StoreReport:
 
 
 def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
-                 extra_checkpoints: list[str] = ()) -> StoreReport:
-    """Recompute every leaf and root from the stored bytes; check every checkpoint."""
+                 extra_checkpoints: Iterable[str | tuple[str, str]] = ()) -> StoreReport:
+    """Recompute every leaf, stored node and root from the stored bytes; check every
+    checkpoint, the stored ones and ``extra_checkpoints`` (notes kept outside the store,
+    as text or as (label, text)), against the recomputed tree.
+
+    An outside checkpoint is consistent with the log when the log's first ``size``
+    entries hash to its root (RFC 9162 §2.1.4: the old tree is a prefix of the new one;
+    we hold every leaf, so we compare the roots rather than a proof). One beyond the log's
+    size means entries were removed after it was signed."""
     report = StoreReport()
     rows = db.conn.execute("SELECT idx, entry, leaf FROM log_entries ORDER BY idx").fetchall()
     leaves: list[bytes] = []
+    nodes = _NodeCheck(db.conn)
     for expected, (idx, entry, leaf) in enumerate(rows):
         recomputed = leaf_hash(bytes(entry))
         if idx != expected or recomputed != bytes(leaf):
@@ -146,33 +273,102 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
                                    "(altered or missing)")
             break
         leaves.append(recomputed)
+        nodes.add(expected, recomputed)
     report.size = len(rows)
-    notes = [r[0] for r in db.conn.execute("SELECT note FROM log_checkpoints ORDER BY size")]
-    parsed: list[tuple[int, bytes]] = []
-    for note in [*notes, *extra_checkpoints]:
+    if len(leaves) == len(rows):
+        nodes.finish(report, len(rows))
+    stored = [("stored", r[0]) for r in db.conn.execute(
+        "SELECT note FROM log_checkpoints ORDER BY size")]
+    outside = [(x, x) if isinstance(x, str) else x for x in extra_checkpoints]
+    parsed: list[tuple[int, bytes, str, int | None, str]] = []
+    for n, (label, note) in enumerate([*stored, *outside]):
+        kept = n >= len(stored)
         report.checkpoints += 1
+        name = f"checkpoint {label}" if kept else "a stored checkpoint"
         try:
             cp = verify_checkpoint(note, trusted) if trusted else parse_checkpoint(note)
         except InvalidData as e:
-            report.problems.append(f"checkpoint: {e.message}")
+            report.problems.append(f"{name}: {e.message}")
+            if kept:
+                report._bad_outside(n, label)
             continue
         if cp.size > len(leaves):
-            report.problems.append(f"checkpoint at size {cp.size} is beyond the "
-                                   f"{len(leaves)} good entries")
+            why = "its entries were deleted" if kept and cp.size > report.size else \
+                "its entries are altered or missing"
+            report.problems.append(f"{name} (size {cp.size}) is not consistent with the log: "
+                                   f"the log has only {len(leaves)} good entries ({why})")
+            if kept:
+                report._bad_outside(n, label)
         else:
-            parsed.append((cp.size, cp.root))
+            parsed.append((cp.size, cp.root, name, n if kept else None, label))
     # One pass over the leaves, comparing roots as each checkpoint's size is reached:
     # linear in the log, however many checkpoints there are (a server signs one per event).
-    parsed.sort()
+    order = sorted(range(len(parsed)), key=lambda j: parsed[j][0])
     compact = CompactRange()
     last_good = 0
-    for size, root in parsed:
+    for j in order:
+        size, root, name, position, label = parsed[j]
         while compact.size < size:
             compact.append(leaves[compact.size])
         if compact.root() == root:
             last_good = max(last_good, size)
             continue
-        report.problems.append(f"checkpoint at size {size} does not match the recomputed root")
+        report.problems.append(f"{name} (size {size}) is not consistent with the log: its "
+                               "root differs from the recomputed one")
+        if position is not None:
+            report._bad_outside(position, label)
         if report.first_bad_index is None or report.first_bad_index >= size:
             report.first_bad_index = last_good  # the damage lies after the last good one
     return report
+
+
+class _NodeCheck:
+    """Streams the recomputed perfect-subtree hashes past the stored ones, level by level
+    (one cursor per level, O(log n) memory): a wrong stored node would make the server sign
+    wrong roots and serve wrong proofs."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.stack: list[bytes] = []
+        self.cursors: dict[int, Iterator] = {}
+        self.problem: tuple[str, int] | None = None
+        try:
+            conn.execute("SELECT 1 FROM log_nodes LIMIT 1")
+            self.present = True
+        except sqlite3.OperationalError:
+            self.present = False  # a log written before log_nodes existed
+
+    def _stored(self, level: int) -> Iterator:
+        if level not in self.cursors:
+            self.cursors[level] = iter(self.conn.execute(
+                "SELECT idx, hash FROM log_nodes WHERE level=? ORDER BY idx", (level,)))
+        return self.cursors[level]
+
+    def add(self, index: int, leaf: bytes) -> None:
+        self.stack.append(leaf)
+        level, i = 0, index
+        while i & 1 and self.present and self.problem is None:
+            right = self.stack.pop()
+            node = node_hash(self.stack.pop(), right)
+            self.stack.append(node)
+            level, i = level + 1, i >> 1
+            row = next(self._stored(level), None)
+            if row is None or row[0] != i or bytes(row[1]) != node:
+                self.problem = (f"the stored subtree hash ({level}, {i}) is missing or "
+                                "differs from the recomputed one", i << level)
+
+    def finish(self, report: StoreReport, size: int) -> None:
+        if self.problem is None and self.present:
+            top = (size.bit_length() if size else 0)
+            for level in range(1, top + 1):
+                if next(self._stored(level), None) is not None:
+                    self.problem = ("the log stores subtree hashes beyond its entries", size)
+                    break
+            if self.problem is None and self.conn.execute(
+                    "SELECT 1 FROM log_nodes WHERE level>? LIMIT 1", (top,)).fetchone():
+                self.problem = ("the log stores subtree hashes beyond its entries", size)
+        if self.problem is not None:
+            why, bad = self.problem
+            report.problems.append(why)
+            if report.first_bad_index is None or report.first_bad_index > bad:
+                report.first_bad_index = bad

@@ -60,6 +60,7 @@ class QueueService(AuthService):
     def _check_log(self) -> None:
         """Refuse to serve on top of a damaged log: fail closed, say where."""
         from core.log.store import verify_store
+        from core.server.replay import replay_store
 
         report = verify_store(self.store.db, [self.signer.verifier])
         if not report.ok:
@@ -67,6 +68,12 @@ class QueueService(AuthService):
                 if report.first_bad_index is not None else ""
             raise InvalidData("log_damaged", "the audit log does not verify" + where + ": "
                               + "; ".join(report.problems[:3]))
+        # The store's rows must agree with what the log says happened: a row edited by hand
+        # (a deleted reject, a forced status) stops the server instead of serving it.
+        mismatches = replay_store(self.store.db.conn)
+        if mismatches:
+            raise InvalidData("log_damaged", "the store disagrees with its audit log: "
+                              + "; ".join(str(m) for m in mismatches[:3]))
 
     def _last_activated(self) -> str | None:
         from core.formats import Event

@@ -2,13 +2,24 @@
 
 Every state change and the log event that records it are written in ONE transaction, then a
 checkpoint is signed for the new log size in the same transaction: after a crash the store
-holds either the whole step or none of it. One lock serialises writers; SQLite in WAL mode
-lets readers in other processes (log verify) read while the server runs.
+holds either the whole step or none of it.
+
+Connections: one writer connection, used only inside `write()` under one lock; every other
+thread reads through its own connection (`conn` picks the right one), so a reader sees
+committed rows only, never a writer's half-done step. SQLite in WAL mode lets them read
+while the writer writes, in this process and in others (log verify).
+
+Checkpoint file: after each commit, the checkpoints that step signed are appended to a
+file outside the data directory (O_APPEND, fsynced) for the operator to ship elsewhere;
+`foureyes log verify --checkpoint FILE` later proves the log still extends every one of
+them, so deleting the log's tail (or all of it) shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -19,12 +30,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from core.errors import TransportError
+from core.errors import InvalidData, TransportError
 from core.formats import Event
-from core.log.note import LogSigner
+from core.log.note import LogSigner, parse_checkpoint, split_notes
 from core.log.store import LogStore
 
 DB_NAME = "server.sqlite"
+CHECKPOINT_TAIL_BYTES = 64 * 1024  # read at start-up to find the last shipped checkpoint
+_log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS policies (hash TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS proposals (
@@ -54,41 +67,121 @@ def new_token() -> str:
 
 
 class ServerStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, checkpoint_file: Path | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / DB_NAME
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         try:
-            self.db = sqlite_utils.Database(sqlite3.connect(
-                data_dir / DB_NAME, check_same_thread=False, isolation_level=None))
-            self.conn = self.db.conn
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA busy_timeout=5000")
-            self.conn.executescript(SCHEMA)
-            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(proposals)")}
+            self._writer = sqlite3.connect(self.path, check_same_thread=False,
+                                           isolation_level=None)
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute("PRAGMA synchronous=FULL")
+            self._writer.execute("PRAGMA busy_timeout=5000")
+            self._writer.executescript(SCHEMA)
+            columns = {r[1] for r in self._writer.execute("PRAGMA table_info(proposals)")}
             if "closed_size" not in columns:  # a store made before bundles pinned it
-                self.conn.execute("ALTER TABLE proposals ADD COLUMN closed_size INTEGER")
+                self._writer.execute("ALTER TABLE proposals ADD COLUMN closed_size INTEGER")
         except sqlite3.Error as e:
             raise TransportError("storage", f"cannot open the server store: {e}") from e
+        self.db = sqlite_utils.Database(self._writer)  # the writer's view (start-up checks)
         self.lock = threading.RLock()
-        self.log = LogStore(self.db)
+        with self.lock:
+            self._local.writing = True  # LogStore creates its tables through the writer
+            try:
+                self.log = LogStore(self.db, connection=lambda: self.conn)
+            finally:
+                self._local.writing = False
+        self.checkpoint_file = checkpoint_file
+        self._checkpoint_fd: int | None = None
+        if checkpoint_file is not None:
+            self._open_checkpoint_file(checkpoint_file)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The writer inside `write()` on this thread; else this thread's read connection."""
+        if getattr(self._local, "writing", False):
+            return self._writer
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            try:
+                reader = sqlite3.connect(self.path, check_same_thread=False,
+                                         isolation_level=None)
+                reader.execute("PRAGMA busy_timeout=5000")
+                reader.execute("PRAGMA query_only=ON")
+            except sqlite3.Error as e:
+                raise TransportError("storage", f"cannot read the server store: {e}") from e
+            with self._readers_lock:
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic step: BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        """One atomic step: BEGIN IMMEDIATE … COMMIT, rolled back on any error; then the
+        checkpoints it signed go to the checkpoint file."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._local.writing, self._local.notes = True, []
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+                self._writer.execute("COMMIT")
+                notes = self._local.notes
+            finally:
+                self._local.writing, self._local.notes = False, []
+            self._ship(notes)
 
     def log_event(self, signer: LogSigner, kind: str, at: datetime, **fields: str) -> int:
         """Append one event and sign the new checkpoint; call inside `write()`."""
+        if not getattr(self._local, "writing", False):
+            raise TransportError("storage", "log events are written inside write()")
         index = self.log.append(Event.make(kind, at, **fields).raw)
-        self.log.sign_checkpoint(signer)
+        self._local.notes.append(self.log.sign_checkpoint(signer))
         return index
+
+    # ------------------------------------------------------------------ checkpoint file
+
+    def _open_checkpoint_file(self, path: Path) -> None:
+        """Open for appending; refuse to start when the log is behind (or differs from) the
+        last checkpoint shipped there: its tail was deleted or rewritten."""
+        try:
+            self._checkpoint_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                                          | getattr(os, "O_CLOEXEC", 0), 0o644)
+            with open(path, "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - CHECKPOINT_TAIL_BYTES))
+                tail = f.read().decode("utf-8", "replace")
+        except OSError as e:
+            raise TransportError("storage", f"cannot open the checkpoint file {path}: "
+                                 f"{e.strerror}") from e
+        notes = split_notes(tail)
+        if not notes:
+            return
+        try:
+            last = parse_checkpoint(notes[-1])
+        except InvalidData:
+            return  # a torn final write; `log verify --checkpoint` reports it
+        size = self.log.size
+        if last.size > size or self.log.root(last.size) != last.root:
+            raise InvalidData("log_damaged", f"the log is not consistent with the last "
+                              f"checkpoint in {path} (size {last.size}; the log has {size} "
+                              "entries): entries were deleted or changed")
+
+    def _ship(self, notes: list[str]) -> None:
+        if self._checkpoint_fd is None or not notes:
+            return
+        try:
+            os.write(self._checkpoint_fd, "".join(n + "\n" for n in notes).encode())
+            os.fsync(self._checkpoint_fd)
+        except OSError as e:
+            # The step is committed; a later checkpoint covers it, so a lost line weakens
+            # nothing but must be seen.
+            _log.error("cannot append to the checkpoint file %s: %s", self.checkpoint_file,
+                       e.strerror)
 
     def create_token(self, role: str, identity: str) -> str:
         token = new_token()
@@ -98,4 +191,11 @@ class ServerStore:
         return token
 
     def close(self) -> None:
-        self.conn.close()
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
+        self._writer.close()
+        if self._checkpoint_fd is not None:
+            os.close(self._checkpoint_fd)
+            self._checkpoint_fd = None
