@@ -439,3 +439,17 @@ def test_errors_are_json_with_a_declared_code(server):
     r = httpx.get(server.url + "/v1/proposals", headers={"Authorization": "Bearer nope"})
     assert r.json()["code"] in REGISTRY
     assert json.loads(r.text)["message"]
+
+
+def test_a_log_key_left_in_the_data_directory_is_not_used_silently(tmp_path, world):
+    from core.log.keyfile import save_log_key
+
+    root = tmp_path / "s"
+    (root / "data").mkdir(parents=True)
+    (root / "policy.toml").write_bytes(world.policy_bytes())
+    save_log_key(root / "data" / "log.key", world.log_signer)
+    out = subprocess.run([sys.executable, "-m", "core.cli.main", "serve", "--policy",
+                          str(root / "policy.toml"), "--data", str(root / "data"), "--port",
+                          "0"], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "--log-key" in out.stdout + out.stderr

@@ -34,7 +34,6 @@ SWEEP_SECONDS = 1.0
 MAX_PAGE = 100  # proposals per page of GET /v1/proposals
 MAX_LOG_PAGE = 1000  # log entries per GET /v1/log/entries
 MAX_POSITION = 2**53 - 1  # any log index, size or list offset (SPEC §1's integer range)
-HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 
 class ErrorOut(BaseModel):
