@@ -129,7 +129,10 @@ class HttpQueue(Queue):
                 raise InvalidData("format", f"the server's answer is malformed: {e}") from e
             views += [view_from_json(v) for v in items]
             if offset is None:
-                return views
+                # newest first: a proposal arriving between pages shifts one view onto the
+                # next page twice; none is ever skipped
+                seen: set[str] = set()
+                return [v for v in views if not (v.hash in seen or seen.add(v.hash))]
         raise InvalidData("too_large", f"the queue lists more than {MAX_PAGES} pages")
 
     def get_proposal(self, proposal_hash: str) -> ProposalView:
