@@ -207,14 +207,15 @@ def test_tokens_expire(tmp_path, world):
     srv = Server(world, tmp_path / "s")
     srv.setup()
     out = _tokens(srv, "create", "--role", "agent", "--identity", AGENT, "--policy",
-                  str(srv.root / "policy.toml"), "--expires-in", "2s")
+                  str(srv.root / "policy.toml"), "--expires-in", "10s")
+    expires = time.time() + 10
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]
     srv.start()
     try:
         auth = {"Authorization": f"Bearer {token}"}
         assert httpx.get(srv.url + "/v1/proposals", headers=auth).status_code == 200
-        time.sleep(2.5)
+        time.sleep(max(0.0, expires - time.time()) + 0.5)
         r = httpx.get(srv.url + "/v1/proposals", headers=auth)
         assert r.status_code == 401 and r.json()["code"] == "token_expired"
     finally:
