@@ -161,7 +161,7 @@ def test_session_dies_when_the_roster_window_closes(tmp_path):
     soon = now_utc().replace(microsecond=0)
     from datetime import timedelta
 
-    closes = soon + timedelta(seconds=12)
+    closes = soon + timedelta(seconds=18)  # room for a slow start-up
     world = _erin_world(valid_before=format_time(closes))
     srv = Server(world, tmp_path / "s")
     srv.setup()
