@@ -111,6 +111,14 @@ _ALL: tuple[Code, ...] = (
     Code("replay", "A login challenge was used twice.",
          "This login challenge was already used.", 401),
     Code("login", "A login step failed on the client.", "Logging in failed.", 401),
+    Code("token_revoked", "The operator revoked this bearer token or session.",
+         "This token was revoked; ask your operator for a new one.", 401),
+    Code("role_conflict", "An auditor token names an approver of the active policy "
+         "(auditors see verdicts; a reviewer must not).",
+         "This token's identity is a reviewer in the policy, so it cannot act as an "
+         "auditor.", 403),
+    Code("timeout", "A request body did not arrive in time.",
+         "The request took too long to arrive; send it again.", 408),
     Code("rate_limited", "Too many requests or proposals in a window.",
          "Too many requests; wait a moment.", 429),
     Code("not_found", "No such proposal, route or log position.",

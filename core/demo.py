@@ -69,9 +69,10 @@ def _start_server(policy: Path, data: Path, log_key: Path) -> tuple[subprocess.P
     raise InvalidData("demo", "the demo server did not start:\n" + "".join(lines[-20:]))
 
 
-def _token(data: Path, role: str, identity: str) -> str:
+def _token(data: Path, policy: Path, role: str, identity: str) -> str:
     out = subprocess.run([sys.executable, "-m", "core.cli.main", "tokens", "create", "--role",
-                          role, "--identity", identity, "--data", str(data)],
+                          role, "--identity", identity, "--data", str(data), "--policy",
+                          str(policy)],
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise InvalidData("demo", f"cannot create a {role} token: {out.stderr.strip()}")
@@ -91,7 +92,7 @@ def run_demo(root: Path, say: Callable[[str], Any]) -> DemoResult:
         source.create(identity)
         signers[identity] = source.signer(identity)
     log_signer = LogSigner.generate(LOG_ORIGIN)
-    save_log_key(root / "server" / "log.key", log_signer)
+    save_log_key(root / "log.key", log_signer)  # outside the server's data directory
     world = SampleWorld.create(signers=signers, log_signer=log_signer)
     policy_path = root / "policy.toml"
     policy_path.write_bytes(world.policy_bytes())
@@ -100,9 +101,9 @@ def run_demo(root: Path, say: Callable[[str], Any]) -> DemoResult:
 
     # 2. The queue server on loopback, and tokens for the agent and the gate.
     data = root / "server"
-    agent_token = _token(data, "agent", AGENT)
-    gate_token = _token(data, "gate", GATE)
-    proc, url = _start_server(policy_path, data, root / "server" / "log.key")
+    agent_token = _token(data, policy_path, "agent", AGENT)
+    gate_token = _token(data, policy_path, "gate", GATE)
+    proc, url = _start_server(policy_path, data, root / "log.key")
     say(f"2. Queue server running at {url}")
     try:
         return _story(root, world, url, agent_token, gate_token, say)

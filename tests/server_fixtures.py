@@ -54,7 +54,7 @@ class Server:
 
     def token(self, role: str, identity: str) -> str:
         out = cli("tokens", "create", "--role", role, "--identity", identity, "--data",
-                  str(self.data))
+                  str(self.data), "--policy", str(self.root / "policy.toml"))
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().splitlines()[-1]
 

@@ -41,10 +41,7 @@ def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = Non
                      policy_hash: str | None = None) -> tuple[str, dict[int, bytes], dict[int, list[bytes]]]:
     """The checkpoint of `size` (default: the latest), the log entries about one proposal up
     to it (plus the activation of its policy), and their inclusion proofs."""
-    if size is None:
-        note = store.latest_checkpoint()
-    else:
-        note = store.checkpoint_at(size)
+    note = store.latest_checkpoint() if size is None else store.checkpoint_at(size)
     if note is None:
         raise InvalidData("checkpoint", "the log has no signed checkpoint of that size")
     size = parse_checkpoint(note).size

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.policy",
     "core.cli.verify",
     "core.cli.serve",
+    "core.cli.tokens",
     "core.cli.log",
     "core.cli.folder",
     "core.cli.review",

@@ -1,4 +1,4 @@
-"""`foureyes serve` and `foureyes tokens create`: run the queue server, issue bearer tokens."""
+"""`foureyes serve`: run the queue server. Tokens are issued by `foureyes tokens`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,30 @@ from pathlib import Path
 
 import click
 
-from core.formats.fields import identity as check_identity
-
 
 def register(group: click.Group) -> None:
     group.add_command(serve)
-    group.add_command(tokens)
+
+
+def default_log_key(data_dir: Path) -> Path:
+    """Beside the data directory, never in it: a copy of the data (a backup, a store handed
+    to an auditor) must not carry the key that signs the log's checkpoints."""
+    data_dir = data_dir.absolute()
+    return data_dir.with_name(data_dir.name + ".log.key")
+
+
+def default_checkpoint_file(data_dir: Path) -> Path:
+    """Beside the data directory, not in it: a copy of the data directory misses it."""
+    data_dir = data_dir.absolute()
+    return data_dir.with_name(data_dir.name + "-checkpoints.txt")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.absolute().resolve().is_relative_to(folder.absolute().resolve())
+
+
+def bind_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @click.command()
@@ -23,8 +41,12 @@ def register(group: click.Group) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int,
               help="0 picks a free port and prints it.")
+@click.option("--public-url", default=None,
+              help="The URL reviewers use to reach this server; login challenges name its "
+              "host (default: http://HOST:PORT of the bound address).")
 @click.option("--log-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The log's signing key file (default: DATA/log.key, made on first start).")
+              help="The log's signing key file, outside DATA (default: DATA.log.key beside "
+              "the data directory, made on first start).")
 @click.option("--log-name", default="foureyes-queue", show_default=True,
               help="Origin (and key name) of a newly made log.")
 @click.option("--checkpoint-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -36,22 +58,41 @@ def register(group: click.Group) -> None:
 @click.option("--max-open", default=20, show_default=True, help="Open proposals per agent.")
 @click.option("--max-per-minute", default=30, show_default=True,
               help="New proposals per agent per minute.")
-def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path | None,
-          log_name: str, checkpoint_file: Path | None, max_open: int,
-          max_per_minute: int) -> None:
-    """Run the queue server (SQLite in DATA, OpenAPI at /docs)."""
+@click.option("--login-rate", default=10, show_default=True,
+              help="Login challenges per reviewer per minute.")
+@click.option("--login-rate-total", default=120, show_default=True,
+              help="Login challenges per minute, all reviewers together.")
+@click.option("--body-timeout", default=10.0, show_default=True,
+              help="Seconds a client has to send a request body.")
+def serve(policy_path: Path, data_dir: Path, host: str, port: int, public_url: str | None,
+          log_key: Path | None, log_name: str, checkpoint_file: Path | None, max_open: int,
+          max_per_minute: int, login_rate: int, login_rate_total: int,
+          body_timeout: float) -> None:
+    """Run the queue server (SQLite in DATA, OpenAPI at /openapi.json)."""
     import uvicorn
 
     from core.log.keyfile import load_or_create_log_key
     from core.server.app import create_app
+    from core.server.auth import AuthLimits, audience_of
     from core.server.service import Limits, QueueService
     from core.server.store import ServerStore
 
-    signer, created = load_or_create_log_key(log_key or data_dir / "log.key", log_name)
+    if public_url is not None:
+        audience_of(public_url)  # refuse a bad URL before anything is made
+    if log_key is None:
+        if (data_dir / "log.key").exists():
+            raise click.UsageError(f"{data_dir / 'log.key'} is inside the data directory: move "
+                                   "it out and pass --log-key")
+        log_key = default_log_key(data_dir)
+    if _inside(log_key, data_dir):
+        raise click.UsageError("--log-key must lie outside the data directory")
+    signer, created = load_or_create_log_key(log_key, log_name)
     if created:
-        click.echo(f"Created the log key. Add it to the policy's [[logs]]:\n"
+        click.echo(f"Created the log key in {log_key}. Add it to the policy's [[logs]]:\n"
                    f"  key = \"{signer.verifier_key}\"")
     checkpoint_file = checkpoint_file or default_checkpoint_file(data_dir)
+    if _inside(checkpoint_file, data_dir):
+        raise click.UsageError("--checkpoint-file must lie outside the data directory")
     store = ServerStore(data_dir, checkpoint_file=checkpoint_file)
     service = QueueService(store, policy_path.read_bytes(), signer,
                            Limits(max_open, max_per_minute))
@@ -60,38 +101,13 @@ def serve(policy_path: Path, data_dir: Path, host: str, port: int, log_key: Path
     sock.bind((host, port))
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound = sock.getsockname()[1]
+    service.configure_auth(public_url or bind_url(host, bound),
+                           AuthLimits(login_rate, login_rate_total))
     click.echo(f"log verifier key: {signer.verifier_key}")
     click.echo(f"checkpoints appended to {checkpoint_file}")
     click.echo(f"policy {service.policy.name} {service.policy.hash}")
-    click.echo(f"listening on http://{host}:{bound}", nl=True)
-    config = uvicorn.Config(create_app(service), log_level="warning", access_log=False)
+    click.echo(f"public URL {public_url or bind_url(host, bound)}")
+    click.echo(f"listening on {bind_url(host, bound)}", nl=True)
+    config = uvicorn.Config(create_app(service, body_timeout=body_timeout), log_level="warning",
+                            access_log=False, timeout_keep_alive=5)
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def default_checkpoint_file(data_dir: Path) -> Path:
-    """Beside the data directory, not in it: a copy of the data directory misses it."""
-    data_dir = data_dir.resolve()
-    return data_dir.parent / f"{data_dir.name}-checkpoints.txt"
-
-
-@click.group()
-def tokens() -> None:
-    """Bearer tokens for agents, gates and auditors (stored hashed)."""
-
-
-@tokens.command("create")
-@click.option("--role", type=click.Choice(["agent", "gate", "auditor"]), required=True)
-@click.option("--identity", required=True, help="agent:NAME, gate:NAME or a person.")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False,
-                                                                   path_type=Path))
-def create(role: str, identity: str, data_dir: Path) -> None:
-    """Create a token and print it once; only its hash is kept."""
-    from core.server.store import ServerStore
-
-    kinds = {"agent": ("agent",), "gate": ("gate",), "auditor": ("human",)}[role]
-    check_identity(identity, "--identity", kinds)
-    store = ServerStore(data_dir)
-    token = store.create_token(role, identity)
-    store.close()
-    click.echo(f"{role} token for {identity} (shown once):")
-    click.echo(token)

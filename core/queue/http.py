@@ -23,6 +23,7 @@ from core.signing import Signer
 DEFAULT_TIMEOUT = 10.0
 GET_RETRIES = 3
 BACKOFF_SECONDS = 0.3
+MAX_PAGES = 1000  # of GET /v1/proposals, at most 100 views each
 
 
 def _signed(obj: dict[str, Any] | None, key: str) -> SignedDecision | None:
@@ -119,7 +120,21 @@ class HttpQueue(Queue):
         self._send("POST", "/v1/proposals", json={"proposal": proposal.raw.decode()})
 
     def list_proposals(self) -> list[ProposalView]:
-        return [view_from_json(v) for v in self._send("GET", "/v1/proposals").json()]
+        views: list[ProposalView] = []
+        offset: int | None = 0
+        for _ in range(MAX_PAGES):
+            page = self._send("GET", "/v1/proposals", params={"offset": offset}).json()
+            try:
+                items, offset = page["items"], page["next"]
+            except (KeyError, TypeError) as e:
+                raise InvalidData("format", f"the server's answer is malformed: {e}") from e
+            views += [view_from_json(v) for v in items]
+            if offset is None:
+                # newest first: a proposal arriving between pages shifts one view onto the
+                # next page twice; none is ever skipped
+                seen: set[str] = set()
+                return [v for v in views if not (v.hash in seen or seen.add(v.hash))]
+        raise InvalidData("too_large", f"the queue lists more than {MAX_PAGES} pages")
 
     def get_proposal(self, proposal_hash: str) -> ProposalView:
         return view_from_json(self._send("GET", f"/v1/proposals/{proposal_hash}").json())

@@ -193,12 +193,16 @@ class QueueService(AuthService):
                 "receipt": {"receipt": bytes(receipt).decode(), "signature": receipt_sig}
                 if receipt else None}
 
-    def list(self, caller: Caller) -> list[dict[str, Any]]:
+    def list(self, caller: Caller, limit: int = -1, offset: int = 0) -> list[dict[str, Any]]:
+        """Views newest first; `limit` and `offset` page them (-1: no limit)."""
         _role(caller, "reviewer", "agent", "gate", "auditor")
         self.sweep()
-        rows = self.store.conn.execute("SELECT hash, proposer FROM proposals "
-                                       "ORDER BY received_at DESC, hash").fetchall()
-        return [self.view(caller, h) for h, proposer in rows if self._visible(caller, proposer)]
+        mine = caller.identity if caller.role == "agent" else None
+        rows = self.store.conn.execute("SELECT hash FROM proposals WHERE ? IS NULL OR "
+                                       "proposer=? ORDER BY received_at DESC, hash "
+                                       "LIMIT ? OFFSET ?", (mine, mine, limit, offset)
+                                       ).fetchall()
+        return [self.view(caller, h) for (h,) in rows]
 
     # ------------------------------------------------------------------ decisions
 

@@ -20,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -52,10 +55,18 @@ CREATE INDEX IF NOT EXISTS decisions_proposal ON decisions (proposal, seq);
 CREATE TABLE IF NOT EXISTS refusals (proposal TEXT NOT NULL, reviewer TEXT NOT NULL,
     code TEXT NOT NULL, PRIMARY KEY (proposal, reviewer, code));
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL,
-    identity TEXT NOT NULL, expires_at REAL);
+    identity TEXT NOT NULL, expires_at REAL, created_at REAL, revoked_at REAL);
 CREATE TABLE IF NOT EXISTS challenges (nonce TEXT PRIMARY KEY, identity TEXT NOT NULL,
     expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 """
+
+
+# Columns added after the first release; an older store gets them on open.
+_TOKEN_COLUMNS = (("created_at", "REAL"), ("revoked_at", "REAL"))
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+DB_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal")
+TOKEN_ID_CHARS = 12  # shown by `tokens list`: a prefix of the token's hash, never the secret
 
 
 def token_hash(token: str) -> str:
@@ -66,14 +77,49 @@ def new_token() -> str:
     return "fey_" + secrets.token_urlsafe(32)
 
 
+def _private(data_dir: Path, create: bool) -> None:
+    """The data directory 0700 and its database files 0600, whatever the umask said.
+
+    The database file is opened (to create it 0600) only before SQLite opens it: closing any
+    descriptor of a database file drops every POSIX lock this process holds on it."""
+    data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(data_dir, DIR_MODE)
+    if create:
+        fd = os.open(data_dir / DB_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        os.close(fd)
+    for name in DB_FILES:
+        path = data_dir / name
+        if path.exists() and not path.is_symlink():
+            os.chmod(path, FILE_MODE)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: str
+    role: str
+    identity: str
+    created_at: float | None
+    expires_at: float | None
+    revoked_at: float | None
+
+    def state(self, now: float) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at < now:
+            return "expired"
+        return "active"
+
+
 class ServerStore:
     def __init__(self, data_dir: Path, checkpoint_file: Path | None = None) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
         self.path = data_dir / DB_NAME
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        old_umask = os.umask(0o077)  # SQLite's -wal and -shm files are born private too
         try:
+            _private(data_dir, create=True)
             self._writer = sqlite3.connect(self.path, check_same_thread=False,
                                            isolation_level=None)
             self._writer.execute("PRAGMA journal_mode=WAL")
@@ -83,8 +129,15 @@ class ServerStore:
             columns = {r[1] for r in self._writer.execute("PRAGMA table_info(proposals)")}
             if "closed_size" not in columns:  # a store made before bundles pinned it
                 self._writer.execute("ALTER TABLE proposals ADD COLUMN closed_size INTEGER")
-        except sqlite3.Error as e:
+            have = {r[1] for r in self._writer.execute("PRAGMA table_info(tokens)")}
+            for name, kind in _TOKEN_COLUMNS:
+                if name not in have:
+                    self._writer.execute(f"ALTER TABLE tokens ADD COLUMN {name} {kind}")
+            _private(data_dir, create=False)
+        except (sqlite3.Error, OSError) as e:
             raise TransportError("storage", f"cannot open the server store: {e}") from e
+        finally:
+            os.umask(old_umask)
         self.db = sqlite_utils.Database(self._writer)  # the writer's view (start-up checks)
         self.lock = threading.RLock()
         with self.lock:
@@ -183,12 +236,36 @@ class ServerStore:
             _log.error("cannot append to the checkpoint file %s: %s", self.checkpoint_file,
                        e.strerror)
 
-    def create_token(self, role: str, identity: str) -> str:
+    def create_token(self, role: str, identity: str, lifetime: float) -> str:
+        """A new bearer token valid for `lifetime` seconds; only its hash is stored."""
         token = new_token()
+        now = time.time()
         with self.write() as c:
-            c.execute("INSERT INTO tokens (hash, role, identity, expires_at) VALUES (?,?,?,NULL)",
-                      (token_hash(token), role, identity))
+            c.execute("INSERT INTO tokens (hash, role, identity, expires_at, created_at) "
+                      "VALUES (?,?,?,?,?)", (token_hash(token), role, identity, now + lifetime,
+                                             now))
         return token
+
+    def list_tokens(self) -> list[TokenRow]:
+        rows = self.conn.execute("SELECT hash, role, identity, created_at, expires_at, "
+                                 "revoked_at FROM tokens ORDER BY created_at, hash").fetchall()
+        return [TokenRow(h[:TOKEN_ID_CHARS], *rest) for h, *rest in rows]
+
+    def revoke_token(self, token_id: str) -> TokenRow:
+        """Revoke the one token whose id (hash prefix) is `token_id`."""
+        from core.errors import InvalidData
+
+        if not re.fullmatch(f"[0-9a-f]{{{TOKEN_ID_CHARS}}}", token_id):
+            raise InvalidData("not_found", f"a token id is {TOKEN_ID_CHARS} hex characters, "
+                              "as `foureyes tokens list` shows")
+        with self.write() as c:
+            rows = c.execute("SELECT hash FROM tokens WHERE substr(hash, 1, ?) = ?",
+                             (TOKEN_ID_CHARS, token_id)).fetchall()
+            if len(rows) != 1:
+                raise InvalidData("not_found", f"no single token with id {token_id}")
+            c.execute("UPDATE tokens SET revoked_at=? WHERE hash=? AND revoked_at IS NULL",
+                      (time.time(), rows[0][0]))
+        return next(t for t in self.list_tokens() if t.id == token_id)
 
     def close(self) -> None:
         with self._readers_lock:
