@@ -135,9 +135,26 @@ class PageOut(BaseModel):
 
 
 class DecisionAckOut(BaseModel):
+    """Only the decision's hash: no status, no log position, nothing about others."""
+
     decision: str
-    log_index: int | None = None
-    already: bool = False
+
+
+class ClaimOut(BaseModel):
+    hash: str
+    status: str
+
+
+class LogEntryOut(BaseModel):
+    index: int
+    entry: str
+
+
+class ProposalLogOut(BaseModel):
+    checkpoint: str = Field(description="a signed checkpoint (C2SP note)")
+    entries: list[LogEntryOut] = Field(description="the log entries about this proposal")
+    proofs: dict[str, list[str]] = Field(description="inclusion proofs to the checkpoint, "
+                                         "base64 hashes by entry index")
 
 
 class ReceiptAckOut(BaseModel):
@@ -354,12 +371,12 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
                                                         body.decision.encode(), body.signature))
 
     @app.post("/v1/proposals/{proposal_hash}/claim", tags=["receipts"])
-    def claim(request: Request, proposal_hash: str) -> dict[str, Any]:
-        return service.claim(caller(request), proposal_hash)
+    def claim(proposal_hash: str, who: Caller = Who) -> ClaimOut:
+        return ClaimOut(**service.claim(who, proposal_hash))
 
     @app.get("/v1/proposals/{proposal_hash}/log", tags=["log"])
-    def proposal_log(request: Request, proposal_hash: str) -> dict[str, Any]:
-        return service.proposal_log(caller(request), proposal_hash)
+    def proposal_log(proposal_hash: str, who: Caller = Who) -> ProposalLogOut:
+        return ProposalLogOut(**service.proposal_log(who, proposal_hash))
 
     @app.post("/v1/proposals/{proposal_hash}/receipt", tags=["receipts"], status_code=201)
     def receipt(proposal_hash: str, body: ReceiptIn, who: Caller = Who) -> ReceiptAckOut:
