@@ -6,6 +6,11 @@ switching identity never shows one person another's view. Only what the queue al
 this caller see is stored; nothing here is trusted for a decision: proposals are re-read
 through the strict reader on load, and deciding always goes back to the queue.
 
+The copy holds at most MAX_CACHED_PROPOSALS. When a pull is larger, what the reviewer needs
+is kept first (live proposals waiting for them, soonest-expiring first; then live ones they
+decided or cannot decide; then finished ones, newest first), and the number left out is
+stored and shown with the copy: nothing is dropped silently.
+
 Each call opens its own connection, so workers on any thread may use it.
 """
 
@@ -27,7 +32,7 @@ from core.formats import Proposal
 from core.policy import SignedDecision
 from core.queue.base import ProposalView
 
-MAX_CACHED_PROPOSALS = 2000
+MAX_CACHED_PROPOSALS = 20_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,24 @@ class CachedQueue:
     policy: bytes | None
     synced_at: datetime | None  # None: never synced
     unreadable: int = 0  # rows the strict reader refused (reported, never shown)
+    left_out: int = 0  # proposals the last pull had that the copy did not keep
+
+
+def keep_order(views: list[ProposalView], identity: str, now: datetime) -> list[ProposalView]:
+    """The pull in order of need, most needed first (the cache keeps a prefix of this)."""
+    from core.queue.base import FINAL_STATUSES
+
+    def need(v: ProposalView) -> tuple[int, float]:
+        p = v.proposal
+        live = v.status not in FINAL_STATUSES and v.status != "closed" and \
+            now <= p.expires_at
+        mine = identity in (p.proposer, p.requester)
+        if live and v.my_decision is None and not mine:
+            return 0, p.expires_at.timestamp()  # waiting for me: soonest deadline first
+        if live:
+            return 1, p.expires_at.timestamp()
+        return 2, -p.created_at.timestamp()  # finished: newest first
+    return sorted(views, key=need)
 
 
 def cache_path(cache_dir: Path, source: str, identity: str) -> Path:
@@ -74,8 +97,13 @@ class QueueCache:
         finally:
             conn.close()
 
-    def store(self, views: list[ProposalView], policy: bytes | None, at: datetime) -> None:
+    def store(self, views: list[ProposalView], policy: bytes | None, at: datetime,
+              identity: str = "") -> None:
         """Replace the cached queue with this pull, in one transaction."""
+        left_out = 0
+        if len(views) > MAX_CACHED_PROPOSALS:
+            left_out = len(views) - MAX_CACHED_PROPOSALS
+            views = keep_order(views, identity, at)
         rows = [{
             "hash": v.hash, "position": n, "raw": v.proposal.raw.decode(), "status": v.status,
             "my_decision": json.dumps(_plain(v.my_decision)) if v.my_decision else None,
@@ -90,6 +118,7 @@ class QueueCache:
             db["meta"].upsert_all([
                 {"key": "synced_at", "value": at.astimezone(UTC).isoformat()},
                 {"key": "policy", "value": policy.decode() if policy else ""},
+                {"key": "left_out", "value": str(left_out)},
             ], pk="key")
 
     def load(self) -> CachedQueue:
@@ -111,8 +140,10 @@ class QueueCache:
             except (InvalidData, ValueError, TypeError, AttributeError):
                 unreadable += 1
         synced = meta.get("synced_at")
+        left_out = meta.get("left_out", "0")
         return CachedQueue(views, meta.get("policy", "").encode() or None,
-                           datetime.fromisoformat(synced) if synced else None, unreadable)
+                           datetime.fromisoformat(synced) if synced else None, unreadable,
+                           int(left_out) if left_out.isdigit() else 0)
 
     def update_one(self, view: ProposalView) -> None:
         """Refresh one proposal after this reviewer decided (keeps the rest as pulled)."""

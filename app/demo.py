@@ -6,10 +6,17 @@ keyring), a real policy, proposals submitted through the gate side of the folder
 another reviewer's sealed decision waiting (which you cannot see until you decide), and one
 payment already approved, executed and bundled, with a trust file, for the auditor view.
 The reviewer is bob@example.com. Rebuilding replaces the previous demo entirely.
+
+The demo also runs its gate (`run_demo_gate`, called by the window after each decision): once
+bob approves the payment carol already approved, the gate checks the two signatures itself,
+executes the payment and publishes its proof bundle, which the card then opens in the
+auditor view. The gate's key, seal secret and log key are demo secrets kept in key files
+under the demo folder (never anywhere else).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +24,7 @@ from pathlib import Path
 from app.settings import AppPaths, Settings
 from core.formats import now_utc
 from core.gate import Gate
+from core.log.note import LogSigner
 from core.policy import Policy, SignedDecision
 from core.queue.folder import FolderQueue
 from core.sample import GATE, REQUESTER, REVIEWERS, SampleWorld
@@ -27,7 +35,40 @@ OTHER, THIRD = REVIEWERS[1], REVIEWERS[2]
 
 
 def _key_file(root: Path, identity: str) -> Path:
-    return root / "keys" / (identity.split("@")[0] + ".key")
+    return root / "keys" / (identity.split("@")[0].replace(":", "-") + ".key")
+
+
+def _gate_secrets(root: Path) -> Path:
+    return root / "gate-state" / "demo-secrets.json"
+
+
+def run_demo_gate(paths: AppPaths) -> int:
+    """Worker side: the demo gate executes every proposal the reviewers approved; returns
+    how many ran. A no-op when the demo folder is not there."""
+
+    root = paths.demo_dir
+    secrets_file = _gate_secrets(root)
+    if not secrets_file.is_file():
+        return 0
+    secrets = json.loads(secrets_file.read_text())
+    queue_dir = root / "queue"
+    policy_bytes = (queue_dir / "policy.toml").read_bytes()
+    gate_side = FolderQueue(queue_dir, role="gate", state_dir=root / "gate-state",
+                            seal_secret=bytes.fromhex(secrets["seal"]),
+                            log_signer=LogSigner.from_text(secrets["log"]))
+    ran = 0
+    try:
+        gate_side.collect()
+        gate = Gate(gate_side, policy_bytes, identity=GATE,
+                    signer=FileKeySource(_key_file(root, GATE)).signer(GATE),
+                    agent="agent:payments-bot", state_dir=root / "gate-state")
+        for view in gate_side.list_proposals():
+            if view.status == "approved":
+                gate.execute(view.proposal, lambda params: None)
+                ran += 1
+    finally:
+        gate_side.close()
+    return ran
 
 
 def build_demo(paths: AppPaths) -> Settings:
@@ -40,8 +81,14 @@ def build_demo(paths: AppPaths) -> Settings:
     queue_dir.mkdir(parents=True)
     (queue_dir / "policy.toml").write_bytes(world.policy_bytes())
     policy = Policy.from_bytes(world.policy_bytes())
-    for identity in (REQUESTER, *REVIEWERS):
+    for identity in (REQUESTER, *REVIEWERS, GATE):
         FileKeySource(_key_file(root, identity)).import_signer(identity, world.signer(identity))
+    secrets = _gate_secrets(root)
+    secrets.parent.mkdir(parents=True, exist_ok=True)
+
+    secrets.write_text(json.dumps({"seal": world.seal_secret.hex(),
+                                   "log": world.log_signer.to_text()}))
+    secrets.chmod(0o600)
 
     now = now_utc()
     gate_side = FolderQueue(queue_dir, role="gate", state_dir=root / "gate-state",
@@ -56,6 +103,7 @@ def build_demo(paths: AppPaths) -> Settings:
         return p
 
     # 1. An irreversible payment another reviewer already approved (sealed: you cannot tell).
+    #    Approve it too, and the demo gate executes it: its bundle opens in the auditor.
     pay = propose(created_ago=4, ttl=55, title="Pay invoice 4411 from Acme Tools",
                   why="Invoice 4411 is due today; the vendor is on the allow-list and the "
                       "amount matches the purchase order PO-7781.",

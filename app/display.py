@@ -9,12 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.formats import Proposal
+from core.formats import Proposal, canonical
+from core.textsafety import reveal as _reveal
 
 # ISO 4217 minor-unit exponents that are not 2; the rest of the world uses cents.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
               "OMR": 3, "JOD": 3, "TND": 3}
 CONFIRM_CHARS = 8
+# Parameter names that say where an action goes, most specific first.
+RECIPIENT_KEYS = ("to", "recipient", "payee", "account", "destination", "target", "principal",
+                  "user", "email")
+# A reason is the reviewer's own words: at least this many characters and words. The app's
+# settings may raise these, never lower them (no policy key: SPEC §3 forbids unknown ones).
+MIN_REASON_CHARS = 15
+MIN_REASON_WORDS = 3
 FINGERPRINT_GROUPS = 4
 
 
@@ -84,12 +92,29 @@ def confirm_code(proposal: Proposal) -> str:
 
 
 def needs_confirmation(proposal: Proposal, verdict: str) -> bool:
-    """Approving anything the agent does not call fully reversible needs the typed code.
+    """Every approval needs the typed fingerprint code.
 
-    The reversibility is the agent's own, unverified claim, so only "reversible" skips
-    the step; a missing or odd value never does.
+    Whether an action is reversible is the agent's own, unverified claim, and the policy has
+    no setting for it (SPEC §3 forbids keys it does not define), so the safe reading is the
+    only one: an approval always confirms the exact action. Rejecting never needs it.
     """
-    return verdict == "approve" and proposal.summary.get("reversibility") != "reversible"
+    del proposal  # the agent's `reversibility` deliberately plays no part
+    return verdict == "approve"
+
+
+def reason_problem(reason: str, min_chars: int = MIN_REASON_CHARS,
+                   min_words: int = MIN_REASON_WORDS) -> str:
+    """Why this is not yet a reason a person would accept, or ""."""
+    text = reason.strip()
+    if not text:
+        return "Write a reason: it is required, and it is kept exactly as you type it."
+    words = len(text.split())
+    if len(text) < max(min_chars, MIN_REASON_CHARS) or words < max(min_words,
+                                                                    MIN_REASON_WORDS):
+        return (f"Write a real reason, in at least {max(min_words, MIN_REASON_WORDS)} words "
+                f"and {max(min_chars, MIN_REASON_CHARS)} characters: what did you check? "
+                "(\"ok\" is not a reason.)")
+    return ""
 
 
 # Plain sentences for the refusal codes a reviewer can meet (precheck, server, folder).
@@ -103,9 +128,24 @@ def plain_refusal(code: str, message: str) -> str:
     return f"{sentence}\n(Details: {message} [{code}])"
 
 
-def reveal(text: str) -> tuple[str, list[str]]:
-    """Agent text made visible (bidi, zero-width, look-alikes), with what was flagged."""
-    from core.textsafety import reveal as _reveal
-
-    visible, warnings = _reveal(text)
+def reveal(text: str, *, single_line: bool = False) -> tuple[str, list[str]]:
+    """Agent text made visible (bidi, zero-width, look-alikes; in a one-line field also line
+    breaks and runs of spaces), with what was flagged."""
+    visible, warnings = _reveal(text, single_line=single_line)
     return visible, [str(w) for w in warnings]
+
+
+def recipient(params: dict[str, Any]) -> str:
+    """Who or what the action goes to, from the signed parameters (never the summary)."""
+    for key in RECIPIENT_KEYS:
+        value = params.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def param_text(value: Any) -> str:
+    """One parameter value for eyes: strings as they are, the rest as canonical JSON."""
+    if isinstance(value, str):
+        return value
+    return canonical(value).decode()

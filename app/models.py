@@ -1,15 +1,26 @@
-"""The queue as a Qt model, and the proxy that sorts and filters it.
+"""The queue as a Qt model, and the proxy that filters it.
 
 Blind review is enforced here too, not only by the queue: while this reviewer has not
 decided, no role of any index carries another reviewer's verdict or even a hint that one
 exists (an "approved" status is shown as pending). Agent text is handed to views as data
 for the default delegate, which paints plain text; nothing here is ever a tooltip, because
 Qt renders tooltips as rich text when they look like HTML.
+
+Scale (10,000 rows): everything a row shows, sorts or filters on is computed once per sync,
+on the worker, into a `Row` (`build_rows`); `data()` only looks values up. The model sorts
+itself (a Python sort over precomputed keys, then one `layoutChanged`), because a proxy
+sort calls `data()` from C++ for every comparison; the proxy only filters, on a precomputed
+lower-case haystack. A sync is applied as inserts, removals and changed rows, never a reset
+once rows are shown, so selection and scroll position stay. The countdown repaints only the
+visible time cells (`app.views.queue_view`); the model emits nothing once a second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,90 +31,297 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
 )
+from PySide6.QtGui import QColor
 
-from app.display import amount_minor, format_amount, format_left, reveal
+from app import theme
+from app.display import amount_minor, format_amount, format_left, recipient, reveal
 from core.errors import InvalidData
-from core.formats import Decision, now_utc
+from core.formats import Decision, Proposal, now_utc
+from core.policy import Policy
 from core.queue.base import FINAL_STATUSES, ProposalView
 
-COLUMNS = ("Route", "Title", "Requester", "Agent", "Reversibility", "Amount", "Time left",
-           "Status")
-ROUTE, TITLE, REQUESTER, AGENT, REVERSIBILITY, AMOUNT, TIME_LEFT, STATUS = range(len(COLUMNS))
+COLUMNS = ("⚠", "Route", "Recipient", "Amount", "Title (agent's)", "Requester", "Agent",
+           "Reversibility", "Time left", "Status")
+(WARN, ROUTE, RECIPIENT, AMOUNT, TITLE, REQUESTER, AGENT, REVERSIBILITY, TIME_LEFT,
+ STATUS) = range(len(COLUMNS))
+COLUMN_NAMES = ("Character warning", *COLUMNS[1:])
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 HASH_ROLE = Qt.ItemDataRole.UserRole + 2
-COUNTDOWN_MS = 1000
+# "closed" comes with the distinct-groups bypass fix; a status the app does not know yet is
+# treated as finished too, so nothing unknown ever counts as waiting for a reviewer.
+FINISHED = frozenset(FINAL_STATUSES) | {"closed"}
+WAITING = "awaiting you"
+REQUESTED_BY_ME = "requested by you"
+BULK_INSERT = 64  # more new rows than this in one sync: append and sort once
 Index = QModelIndex | QPersistentModelIndex
+
+
+def is_finished(view: ProposalView) -> bool:
+    return view.status in FINISHED or view.status not in ("pending", "approved")
 
 
 def visible_status(view: ProposalView) -> str:
     """The status this reviewer may see: never a quorum hint before they decided."""
-    if view.my_decision is None and view.status not in FINAL_STATUSES:
+    if view.my_decision is None and not is_finished(view):
         return "pending"
     return view.status
 
 
 def may_see_others(view: ProposalView) -> bool:
     """Other verdicts become visible once I decided, or once the outcome is final anyway."""
-    return view.my_decision is not None or view.status in FINAL_STATUSES
+    return view.my_decision is not None or is_finished(view)
 
 
-def status_text(view: ProposalView, now: datetime) -> str:
+def standing(proposal: Proposal, policy: Policy | None, identity: str, now: datetime) -> str:
+    """Why this reviewer may not decide at all ("" when they may): known before any click."""
+    if identity in (proposal.proposer, proposal.requester):
+        return REQUESTED_BY_ME
+    if policy is None:
+        return ""
+    approver = policy.approver(identity)
+    if approver is None:
+        return "not eligible: you are not in the policy's roster"
+    if not approver.valid_at(now):
+        return "not eligible: your roster entry is not valid now"
+    if proposal.policy != policy.hash:
+        return "not eligible: it pins another policy"
+    return ""
+
+
+def my_verdict(view: ProposalView) -> str | None:
+    if view.my_decision is None:
+        return None
+    try:
+        return Decision.from_bytes(view.my_decision.document).verdict
+    except InvalidData:
+        return "decided"
+
+
+def status_text(view: ProposalView, now: datetime, stand: str = "",
+                mine: str | None = None) -> str:
+    """One status sentence, used by the row and the card alike (so they always agree)."""
     status = visible_status(view)
     if status == "pending" and now > view.proposal.expires_at:
         status = "expired"
-    if view.my_decision is None:
-        return "awaiting you" if status == "pending" else status
-    try:
-        mine = Decision.from_bytes(view.my_decision.document).verdict
-    except InvalidData:
-        return f"{status} · you decided"
-    return f"{status} · you {'approved' if mine == 'approve' else 'rejected'}"
+    if view.my_decision is not None:
+        mine = mine or my_verdict(view)
+        word = {"approve": "approved", "reject": "rejected"}.get(mine or "", "decided")
+        return f"{status} · you {word}"
+    if status != "pending":
+        return status
+    return stand or WAITING
+
+
+@dataclass(slots=True)
+class Row:
+    """Everything one row shows, sorts and filters on, computed once per sync."""
+
+    view: ProposalView
+    hash: str
+    texts: tuple[str, ...]  # display text per column (time left and status are live)
+    keys: tuple[Any, ...]  # sort value per column
+    warnings: tuple[str, ...]  # which fields carry flagged characters
+    haystack: str  # what the filter searches, lower-cased
+    expires: datetime
+    stand: str
+    mine: str | None
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.warnings)
+
+    def finished(self, now: datetime) -> bool:
+        return is_finished(self.view) or now > self.expires
+
+    def status(self, now: datetime) -> str:
+        return status_text(self.view, now, self.stand, self.mine)
+
+    def waiting(self, now: datetime) -> bool:
+        return self.status(now) == WAITING
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return "\n".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                     for k, v in params.items())
+
+
+def build_row(view: ProposalView, policy: Policy | None, identity: str, now: datetime) -> Row:
+    p = view.proposal
+    s = p.summary
+    warnings: list[str] = []
+    title, w = reveal(s["title"], single_line=True)
+    if w:
+        warnings.append("title")
+    to = recipient(p.params)
+    to_text, w = reveal(to, single_line=True) if to else ("—", [])
+    if w:
+        warnings.append("recipient")
+    amount = amount_minor(p.params)
+    amount_text, w = reveal(format_amount(*amount), single_line=True) if amount else ("—", [])
+    if w:
+        warnings.append("amount")
+    params = _params_text(p.params)
+    if reveal(params)[1] or any(reveal(str(k), single_line=True)[1] for k in p.params):
+        warnings.append("parameters")
+    agent_text = [s["why"], s["blast_radius"], p.job_id,
+                  *(f"{e['label']} {e['ref']}" for e in s.get("evidence", [])),
+                  *s.get("gates_passed", [])]
+    if any(reveal(t)[1] for t in agent_text):
+        warnings.append("summary")
+    stand = standing(p, policy, identity, now)
+    mine = my_verdict(view)
+    reversibility = s["reversibility"].replace("_", " ")
+    texts = ("⚠" if warnings else "", p.route, to_text, amount_text, title, p.requester,
+             p.proposer, reversibility, "", "")
+    keys = (len(warnings), p.route.casefold(), to_text.casefold(),
+            amount[0] if amount else -1, title.casefold(), p.requester, p.proposer,
+            reversibility, p.expires_at.timestamp(), "")
+    haystack = "\n".join((p.route, s["title"], title, p.requester, p.proposer, to, to_text,
+                          params, view.hash)).casefold()
+    return Row(view, view.hash, texts, keys, tuple(warnings), haystack, p.expires_at, stand,
+               mine)
+
+
+def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: str,
+               now: datetime | None = None) -> list[Row]:
+    """Worker side: pure Python, no Qt objects touched."""
+    now = now or now_utc()
+    return [build_row(v, policy, identity, now) for v in views]
+
+
+class _Desc:
+    """Reverses the order of any sort value (strings cannot be negated)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+    def __lt__(self, other: _Desc) -> bool:
+        return other.v < self.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and other.v == self.v
 
 
 class QueueModel(QAbstractTableModel):
-    """Rows are ProposalViews, newest first as the queue gave them."""
+    """Rows are `Row`s, kept in the order the reviewer chose (live first, then finished)."""
 
     def __init__(self, parent: QObject | None = None,
                  clock: Callable[[], datetime] = now_utc) -> None:
         super().__init__(parent)
-        self._rows: list[ProposalView] = []
+        self._rows: list[Row] = []
+        self._where: dict[str, int] = {}
         self._clock = clock
-        self._timer = QTimer(self)
-        self._timer.setInterval(COUNTDOWN_MS)
-        self._timer.timeout.connect(self.tick)
-        self._timer.start()
+        self.sort_column = TIME_LEFT
+        self.sort_order = Qt.SortOrder.AscendingOrder
 
     # -- data in
 
-    def set_views(self, views: list[ProposalView]) -> None:
-        self.beginResetModel()
-        self._rows = list(views)
-        self.endResetModel()
+    def set_rows(self, rows: list[Row]) -> None:
+        """Apply one sync: changed rows in place, removed rows out, new rows in order."""
+        if not self._rows or not rows:
+            self.beginResetModel()
+            self._rows = self._sorted(rows)
+            self._reindex()
+            self.endResetModel()
+            return
+        fresh = {r.hash: r for r in rows}
+        now = self._clock()
+        # a row that became finished moves after the live ones: out here, back in below
+        gone = [n for n, r in enumerate(self._rows) if r.hash not in fresh
+                or r.finished(now) != fresh[r.hash].finished(now)]
+        for start, end in reversed(_ranges(gone)):
+            self.beginRemoveRows(QModelIndex(), start, end)
+            del self._rows[start:end + 1]
+            self.endRemoveRows()
+        self._reindex()
+        changed: list[int] = []
+        for n, old in enumerate(self._rows):
+            new = fresh[old.hash]
+            if new.view != old.view or new.stand != old.stand:
+                self._rows[n] = new
+                changed.append(n)
+        for start, end in _ranges(changed):
+            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+        added = [r for r in rows if r.hash not in self._where]
+        if len(added) > BULK_INSERT:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
+            self._rows.extend(added)
+            self.endInsertRows()
+            self.sort(self.sort_column, self.sort_order)
+        else:
+            keys = [self._key(r, now) for r in self._rows] if added else []
+            for row in added:
+                key = self._key(row, now)
+                at = bisect_right(keys, key)
+                self.beginInsertRows(QModelIndex(), at, at)
+                self._rows.insert(at, row)
+                keys.insert(at, key)
+                self.endInsertRows()
+        self._reindex()
 
-    def replace(self, view: ProposalView) -> None:
-        for n, row in enumerate(self._rows):
-            if row.hash == view.hash:
-                self._rows[n] = view
-                self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
-                return
+    def set_views(self, views: list[ProposalView], policy: Policy | None = None,
+                  identity: str = "") -> None:
+        """Build rows here, on the GUI thread: only for a handful of views (tests)."""
+        self.set_rows(build_rows(views, policy, identity, self._clock()))
+
+    def replace(self, row: Row) -> None:
+        n = self._where.get(row.hash, -1)
+        if n >= 0:
+            self._rows[n] = row
+            self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+
+    def _reindex(self) -> None:
+        self._where = {r.hash: n for n, r in enumerate(self._rows)}
 
     def view_at(self, row: int) -> ProposalView | None:
+        return self._rows[row].view if 0 <= row < len(self._rows) else None
+
+    def row_at(self, row: int) -> Row | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, proposal_hash: str) -> int:
-        return next((n for n, v in enumerate(self._rows) if v.hash == proposal_hash), -1)
+        return self._where.get(proposal_hash, -1)
 
     def views(self) -> list[ProposalView]:
+        return [r.view for r in self._rows]
+
+    def rows(self) -> list[Row]:
         return list(self._rows)
 
-    def tick(self) -> None:
-        """The live countdown: only the time-left column changes, once a second."""
-        if self._rows:
-            self.dataChanged.emit(self.index(0, TIME_LEFT),
-                                  self.index(len(self._rows) - 1, TIME_LEFT),
-                                  [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+    def now(self) -> datetime:
+        return self._clock()
+
+    # -- sorting (here, not in the proxy: see the module docstring)
+
+    def _key(self, row: Row, now: datetime | None = None) -> tuple[bool, Any]:
+        value = row.keys[self.sort_column] if self.sort_column != STATUS else \
+            row.status(now or self._clock())
+        if self.sort_order == Qt.SortOrder.DescendingOrder:
+            value = _Desc(value)
+        return row.finished(now or self._clock()), value
+
+    def _sorted(self, rows: list[Row]) -> list[Row]:
+        now = self._clock()
+        return sorted(rows, key=lambda r: self._key(r, now))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.sort_column, self.sort_order = column, order
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        hashes = [self._rows[i.row()].hash if 0 <= i.row() < len(self._rows) else None
+                  for i in persistent]
+        self._rows = self._sorted(self._rows)
+        self._reindex()
+        self.changePersistentIndexList(persistent, [
+            self.index(self._where[h], i.column()) if h in self._where else QModelIndex()
+            for h, i in zip(hashes, persistent, strict=True)])
+        self.layoutChanged.emit()
 
     # -- Qt model API
 
@@ -115,9 +333,12 @@ class QueueModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role in (
-                Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return COLUMN_NAMES[section]
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -126,63 +347,61 @@ class QueueModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        view = self.view_at(index.row()) if index.isValid() else None
-        if view is None:
+        row = self._rows[index.row()] if index.isValid() and index.row() < len(self._rows) \
+            else None
+        if row is None:
             return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            if column == WARN:
+                return ("hidden, look-alike or line-break characters in: "
+                        + ", ".join(row.warnings)) if row.warnings else "no character warning"
+            return self._display(row, column)
         if role == HASH_ROLE:
-            return view.hash
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._display(view, index.column())
+            return row.hash
         if role == SORT_ROLE:
-            return self._sort_key(view, index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (AMOUNT, TIME_LEFT):
+            return row.keys[column]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (AMOUNT, TIME_LEFT):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == WARN and row.warnings:
+            return QColor(theme.current().bad)
         return None
 
-    def _display(self, view: ProposalView, column: int) -> str:
-        p = view.proposal
-        now = self._clock()
-        match column:
-            case 0:
-                return p.route
-            case 1:
-                return reveal(p.summary["title"])[0]  # a bidi override must not flip the row
-            case 2:
-                return p.requester
-            case 3:
-                return p.proposer
-            case 4:
-                return p.summary["reversibility"].replace("_", " ")
-            case 5:
-                amount = amount_minor(view.proposal.params)
-                return reveal(format_amount(*amount))[0] if amount else "—"
-            case 6:
-                return format_left(p.expires_at, now)
-            case _:
-                return status_text(view, now)
-
-    def _sort_key(self, view: ProposalView, column: int) -> Any:
-        if column == AMOUNT:
-            amount = amount_minor(view.proposal.params)
-            return amount[0] if amount else -1
+    def _display(self, row: Row, column: int) -> str:
         if column == TIME_LEFT:
-            return view.proposal.expires_at.timestamp()
-        return self._display(view, column).casefold()
+            if is_finished(row.view):
+                return "finished"
+            return format_left(row.expires, self._clock())
+        if column == STATUS:
+            return row.status(self._clock())
+        return row.texts[column]
+
+
+def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    """[1, 2, 3, 7] -> [(1, 3), (7, 7)] (sorted input)."""
+    out: list[tuple[int, int]] = []
+    for n in numbers:
+        if out and out[-1][1] == n - 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
 
 
 class QueueFilter(QSortFilterProxyModel):
-    """Sorts on raw values (amounts as numbers, time left as instants) and filters rows.
+    """Filters rows (text, "waiting for me only"); sorting is forwarded to the model.
 
-    The text filter looks at route, title, requester and agent; "pending only" hides
-    proposals that no longer wait for this reviewer.
+    The text filter looks at route, title, requester, agent, recipient and every parameter
+    (key and value), and the proposal hash.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self._pending_only = False
         self._text = ""
+        self._now = now_utc()
 
     def set_text(self, text: str) -> None:
         self.beginFilterChange()
@@ -192,20 +411,22 @@ class QueueFilter(QSortFilterProxyModel):
     def set_pending_only(self, on: bool) -> None:
         self.beginFilterChange()
         self._pending_only = on
+        model = self.sourceModel()
+        self._now = model.now() if isinstance(model, QueueModel) else now_utc()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        model = self.sourceModel()
+        if isinstance(model, QueueModel):
+            model.sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()
         if not isinstance(model, QueueModel):
             return True
-        view = model.view_at(source_row)
-        if view is None:
+        row = model.row_at(source_row)
+        if row is None:
             return False
-        if self._pending_only and (view.my_decision is not None
-                                   or visible_status(view) != "pending"):
+        if self._pending_only and not row.waiting(self._now):
             return False
-        if not self._text:
-            return True
-        p = view.proposal
-        haystack = "\n".join((p.route, p.summary["title"], p.requester, p.proposer)).casefold()
-        return self._text in haystack
+        return not self._text or self._text in row.haystack

@@ -31,6 +31,25 @@ class Pull:
     synced_at: datetime | None
     offline: bool = False
     error: str = ""
+    left_out: int = 0  # proposals the offline copy did not keep (never one waiting for you)
+
+
+def plain_pull_error(error: object, settings: Settings) -> str:
+    """What went wrong with a sync, in words a reviewer can act on."""
+    if isinstance(error, TransportError):
+        if settings.transport == "server":
+            where = f"The Foureyes server at {settings.server_url} is not answering"
+            hint = "it may be down, or this computer may be offline"
+        else:
+            where = f"The shared folder {settings.folder} cannot be read"
+            hint = "is the share mounted, or the USB stick plugged in?"
+        return (f"{where} ({hint}). Deciding needs the queue; try Sync again later. "
+                f"(Details: {error.message})")
+    if isinstance(error, InvalidData):
+        from app.display import plain_refusal
+
+        return "The queue refused the request: " + plain_refusal(error.code, error.message)
+    return f"Unexpected problem while syncing: {error!r}"
 
 
 def parse_policy(data: bytes | None) -> Policy | None:
@@ -99,15 +118,21 @@ class Session:
         except (TransportError, InvalidData) as e:
             self._drop_queue()
             cached = self.cache.load()
-            what = "cannot reach the queue" if isinstance(e, TransportError) \
-                else "the queue refused"
             return Pull(cached.views, cached.policy, cached.synced_at, offline=True,
-                        error=f"{what}: {e.message}")
+                        error=plain_pull_error(e, self.settings), left_out=cached.left_out)
         at = now_utc()
         # a full disk must not hide the live queue; the next sync tries again
         with contextlib.suppress(TransportError):
-            self.cache.store(views, policy, at)
+            self.cache.store(views, policy, at, self.identity)
         return Pull(views, policy, at)
+
+    def bundle_path(self, proposal_hash: str) -> Path | None:
+        """The proof bundle of a final proposal, when the folder queue holds one."""
+        if self.settings.transport != "folder":
+            return None
+        path = Path(self.settings.folder) / "bundles" / \
+            f"{proposal_hash.removeprefix('sha256:')}.foureyes"
+        return path if path.is_file() else None
 
     def refresh_one(self, proposal_hash: str) -> ProposalView:
         view = self.queue().get_proposal(proposal_hash)

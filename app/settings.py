@@ -16,6 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
+from app.display import MIN_REASON_CHARS, MIN_REASON_WORDS
 from core.errors import InvalidData, TransportError
 
 APP_NAME = "foureyes"
@@ -25,6 +26,8 @@ MAX_SETTINGS_BYTES = 256 * 1024
 TRANSPORTS = ("", "server", "folder")
 THEMES = ("system", "light", "dark")
 DEFAULT_SYNC_SECONDS = 30
+INT_KEYS = ("sync_seconds", "min_reason_chars", "min_reason_words")
+MAX_REASON_MINIMUM = 2000  # a minimum above this would make deciding impossible
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Settings:
     theme: str = "system"
     sync_seconds: int = DEFAULT_SYNC_SECONDS
     demo: bool = False
+    # Raise-only: a value below the app's own minimum is read as the minimum.
+    min_reason_chars: int = MIN_REASON_CHARS
+    min_reason_words: int = MIN_REASON_WORDS
 
     @property
     def complete(self) -> bool:
@@ -111,7 +117,7 @@ class Settings:
         for key, value in obj.items():
             if key not in known:
                 continue  # written by a newer version: keep going rather than refuse to start
-            expected = int if key == "sync_seconds" else bool if key == "demo" else str
+            expected = int if key in INT_KEYS else bool if key == "demo" else str
             if type(value) is not expected:
                 raise InvalidData("settings", f"{path}: {key!r} must be a {expected.__name__}")
             values[key] = value
@@ -121,6 +127,10 @@ class Settings:
         if settings.theme not in THEMES:
             settings.theme = "system"
         settings.sync_seconds = max(5, min(settings.sync_seconds, 3600))
+        settings.min_reason_chars = max(MIN_REASON_CHARS, min(settings.min_reason_chars,
+                                                              MAX_REASON_MINIMUM))
+        settings.min_reason_words = max(MIN_REASON_WORDS, min(settings.min_reason_words,
+                                                              MAX_REASON_MINIMUM))
         return settings
 
     def save(self, paths: AppPaths) -> None:

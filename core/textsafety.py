@@ -57,7 +57,7 @@ _MARKED = ("bidi", "zero-width", "control", "separator", "look-alike")
 
 # Fast paths: printable ASCII with no long space run needs no work (10,000-row queues).
 _CLEAN_SINGLE = re.compile(r"[\x21-\x7e]*(?: {1,2}[\x21-\x7e]+)* ?")
-_SPACE_RUNS = {n: re.compile(" {%d,}" % n) for n in (SINGLE_LINE_SPACE_RUN,
+_SPACE_RUNS = {n: re.compile(f" {{{n},}}") for n in (SINGLE_LINE_SPACE_RUN,
                                                       MULTI_LINE_SPACE_RUN)}
 
 

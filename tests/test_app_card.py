@@ -10,6 +10,7 @@ from datetime import timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit, QTextBrowser, QTextEdit
 
+from app.models import STATUS, TITLE
 from app.views.widgets import PlainValue
 from core.formats import sha256_ref
 from core.queue.base import ProposalView
@@ -68,8 +69,8 @@ def test_agent_markup_is_literal_text(qtbot, folder_world, window_factory) -> No
     assert card.why.value.text() == "<script>alert(1)</script> see <i>x</i>"
     assert card.evidence.value.text() == "<u>ticket</u>: <a href='x'>y</a>"
     row = window.model.row_of(p.hash)
-    assert window.model.index(row, 1).data() == HOSTILE_TITLE
-    assert window.model.index(row, 1).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert window.model.index(row, TITLE).data() == HOSTILE_TITLE
+    assert window.model.index(row, TITLE).data(Qt.ItemDataRole.ToolTipRole) is None
     assert not card.char_banner.isVisible()
     _plain_everywhere()
 
@@ -90,7 +91,7 @@ def test_hidden_characters_are_revealed_and_flagged(qtbot, folder_world, window_
     assert card.action_json.warning.isVisible()
     assert "zero-width" in card.action_json.warning.text()
     assert "look like ASCII" in card.why.warning.text()
-    table_title = window.model.index(window.model.row_of(p.hash), 1).data()
+    table_title = window.model.index(window.model.row_of(p.hash), TITLE).data()
     assert "\u202e" not in table_title and "⟦U+202E" in table_title
 
 
@@ -127,4 +128,4 @@ def test_other_verdicts_are_hidden_even_when_a_queue_sends_them(qtbot, folder_wo
     haystack = visible_strings()
     for needle in (SECRET, CAROL, "carol", "approved", "rejected", "you approved"):
         assert needle not in haystack, needle
-    assert window.model.index(0, 7).data() == "awaiting you"
+    assert window.model.index(0, STATUS).data() == "awaiting you"

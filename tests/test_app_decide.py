@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from PySide6.QtCore import Qt
 
+from app.models import STATUS, TIME_LEFT
 from app.session import Session
 from core.errors import TransportError
 from core.formats import Decision, now_utc
@@ -81,21 +82,22 @@ def test_approve_irreversible_with_reason_and_fingerprint(qtbot, folder_world, w
     assert "bob@example.com approved" in card.decisions.text()
     assert "Checked PO-7781" in card.decisions.text()
     row = window.model.row_of(p.hash)
-    assert window.model.index(row, 7).data() == "pending · you approved"
+    assert window.model.index(row, STATUS).data() == "pending · you approved"
     window.decide("approve")  # deciding twice is not possible
     assert window.dialog is None
 
 
-def test_reject_reversible_needs_no_fingerprint(qtbot, folder_world, window_factory,
-                                               app_paths) -> None:
+def test_reject_needs_no_fingerprint_but_every_approval_does(qtbot, folder_world,
+                                                              window_factory, app_paths) -> None:
+    """The agent's "reversible" is its own claim: approving it still confirms the action."""
     p = folder_world.submit(title="Refund order 1182", reversibility="reversible",
                             params={"amount_minor": 4900, "currency": "EUR", "to": "acct-1"})
     window = window_factory(folder_world.settings(), rows=1)
     select(window, p, qtbot)
     dialog = _open(window, qtbot, Qt.Key.Key_R)
     assert dialog.verdict == "reject" and not dialog.confirm_box.isVisible()
-    dialog.approve_radio.setChecked(True)  # approving a reversible one: no code either
-    assert not dialog.confirm_box.isVisible()
+    dialog.approve_radio.setChecked(True)  # approving even a "reversible" one: the code
+    assert dialog.confirm_box.isVisible()
     dialog.reject_radio.setChecked(True)
     qtbot.keyClicks(dialog.reason, "Customer already refunded by hand.")
     with qtbot.waitSignal(dialog.decided, timeout=WAIT_MS):
@@ -124,7 +126,7 @@ def test_expired_proposal_cannot_be_approved(qtbot, folder_world, window_factory
     select(window, p, qtbot)
     qtbot.waitUntil(lambda: not window.card.approve_button.isEnabled(), timeout=WAIT_MS)
     assert "expired" in window.card.blocked.text()
-    assert window.model.index(window.model.row_of(p.hash), 6).data() == "expired"
+    assert window.model.index(window.model.row_of(p.hash), TIME_LEFT).data() == "expired"
 
     # A dialog opened just before expiry refuses at submit time, in plain words.
     from app.views.decide_dialog import DecideDialog
@@ -132,7 +134,7 @@ def test_expired_proposal_cannot_be_approved(qtbot, folder_world, window_factory
     dialog = DecideDialog(window.model.views()[0], window.policy, window.session,
                           window.queue_runner, "reject", window)
     qtbot.addWidget(dialog)
-    dialog.reason.setPlainText("too late")
+    dialog.reason.setPlainText("Too late to check the invoice now.")
     dialog.submit_button.click()
     assert dialog.error.text().startswith("This proposal has expired")
     assert dialog.signed is None
@@ -156,7 +158,8 @@ def test_transport_failure_offers_retry_with_the_same_bytes(qtbot, folder_world,
     monkeypatch.setattr(Session, "submit", flaky)
     select(window, p, qtbot)
     dialog = _open(window, qtbot, Qt.Key.Key_A)
-    dialog.reason.setPlainText("fine")
+    dialog.reason.setPlainText("Refund matches the carrier claim.")
+    qtbot.keyClicks(dialog.confirm, p.action_hash[7:15])
     dialog.submit_button.click()
     qtbot.waitUntil(dialog.retry_button.isVisible, timeout=WAIT_MS)
     assert "the share went away" in dialog.error.text()

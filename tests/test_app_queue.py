@@ -11,9 +11,18 @@ from datetime import timedelta
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QAbstractItemView
 
-from app.models import AMOUNT, COLUMNS, TIME_LEFT, TITLE
+from app.models import AMOUNT, COLUMNS, STATUS, TIME_LEFT, TITLE
 from core.formats import now_utc
-from tests.app_fixtures import QT_STRICT, WAIT_MS, app_paths, folder_world, select, window_factory  # noqa: F401
+from core.queue.base import ProposalView
+from tests.app_fixtures import (  # noqa: F401
+    BOB,
+    QT_STRICT,
+    WAIT_MS,
+    app_paths,
+    folder_world,
+    select,
+    window_factory,
+)
 
 pytestmark = QT_STRICT
 
@@ -33,13 +42,14 @@ def test_columns_sort_and_filter(qtbot, folder_world, window_factory) -> None:
     window = window_factory(folder_world.settings(), rows=3)
     model = window.model
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))] == [
-        "Route", "Title", "Requester", "Agent", "Reversibility", "Amount", "Time left",
-        "Status"]
+        "⚠", "Route", "Recipient", "Amount", "Title (agent's)", "Requester", "Agent",
+        "Reversibility", "Time left", "Status"]
     row = model.row_of(big.hash)
     shown = [model.index(row, c).data() for c in range(len(COLUMNS))]
-    assert shown[:6] == ["payments.transfer", "Pay invoice 4411", "alice@example.com",
-                         "agent:payments-bot", "irreversible", "1,200.00 USD"]
-    assert shown[7] == "awaiting you"
+    assert shown[:8] == ["", "payments.transfer", "acct-991", "1,200.00 USD",
+                         "Pay invoice 4411", "alice@example.com", "agent:payments-bot",
+                         "irreversible"]
+    assert shown[STATUS] == "awaiting you"
     assert model.index(model.row_of(iam.hash), AMOUNT).data() == "—"
 
     view = window.queue_view
@@ -47,24 +57,50 @@ def test_columns_sort_and_filter(qtbot, folder_world, window_factory) -> None:
     assert _titles(window) == ["Pay invoice 4411", "Refund order 1182", "Rotate CI key"]
     view.filter_edit.setText("iam.")
     assert _titles(window) == ["Rotate CI key"]
+    assert view.count.text() == "1 of 3"
     view.filter_edit.setText("REFUND")
     assert _titles(window) == ["Refund order 1182"]
+    view.filter_edit.setText("acct-991")  # the recipient, from the signed params
+    assert _titles(window) == ["Pay invoice 4411"]
+    view.filter_edit.setText("principal=ci")  # any parameter, name and value
+    assert _titles(window) == ["Rotate CI key"]
     view.filter_edit.clear()
-    assert len(_titles(window)) == 3
+    assert len(_titles(window)) == 3 and view.count.text() == "3 of 3"
     del small
 
 
-def test_countdown_updates_only_the_time_left_column(qtbot, folder_world,
-                                                     window_factory) -> None:
-    folder_world.submit(created_at=now_utc() - timedelta(minutes=1))
+def test_countdown_repaints_only_live_time_cells(qtbot, folder_world, window_factory) -> None:
+    """The model emits nothing once a second; the view repaints the visible time cells of
+    live rows only, and finished rows stop counting down."""
+    live = folder_world.submit(created_at=now_utc() - timedelta(minutes=1))
     window = window_factory(folder_world.settings(), rows=1)
-    seen: list[tuple[int, int]] = []
-    window.model.dataChanged.connect(lambda tl, br, roles=(): seen.append((tl.column(),
-                                                                          br.column())))
-    before = window.model.index(0, TIME_LEFT).data()
-    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=WAIT_MS)  # driven by the model's QTimer
-    assert set(seen) == {(TIME_LEFT, TIME_LEFT)}
-    qtbot.waitUntil(lambda: window.model.index(0, TIME_LEFT).data() != before, timeout=WAIT_MS)
+    past = now_utc() - timedelta(minutes=20)
+    gone = folder_world.world.proposal(policy_hash=folder_world.policy.hash, title="Long gone",
+                                       ttl=timedelta(minutes=5), created_at=past)
+    done = folder_world.world.proposal(policy_hash=folder_world.policy.hash, title="Done",
+                                       ttl=timedelta(hours=2), created_at=past)
+    window.model.set_views([window.model.views()[0], ProposalView(gone, "pending"),
+                            ProposalView(done, "executed")], folder_world.policy, BOB)
+    changed: list[int] = []
+    window.model.dataChanged.connect(lambda *_a: changed.append(1))
+    model, view = window.model, window.queue_view
+    before = model.index(model.row_of(live.hash), TIME_LEFT).data()
+    start = view.ticked
+    qtbot.waitUntil(lambda: view.ticked >= start + 2, timeout=WAIT_MS)
+    assert not changed
+    # only the live row's cell is repainted each tick (the expired one is left alone)
+    assert view.ticked - start <= 3  # one live row: one cell a tick, not three
+    qtbot.waitUntil(lambda: model.index(model.row_of(live.hash), TIME_LEFT).data() != before,
+                    timeout=WAIT_MS)
+    assert model.index(model.row_of(gone.hash), TIME_LEFT).data() == "expired"
+    assert model.index(model.row_of(gone.hash), STATUS).data() == "expired"
+    assert model.index(model.row_of(done.hash), TIME_LEFT).data() == "finished"
+    assert model.index(model.row_of(done.hash), STATUS).data() == "executed"
+    # expired and finished rows sort after live ones, whatever the column and order
+    for column in (TIME_LEFT, AMOUNT, TITLE):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            view.table.sortByColumn(column, order)
+            assert _titles(window)[0] == live.summary["title"]
 
 
 def test_sync_notifies_new_proposals_and_keeps_an_offline_copy(qtbot, folder_world,
@@ -87,7 +123,8 @@ def test_sync_notifies_new_proposals_and_keeps_an_offline_copy(qtbot, folder_wor
     shutil.move(folder_world.root, folder_world.root.with_name("unplugged"))
     window.sync()
     qtbot.waitUntil(lambda: "Offline copy" in window.queue_view.age.text(), timeout=WAIT_MS)
-    assert "cannot reach the queue" in window.queue_view.age.text()
+    assert "cannot be read" in window.queue_view.age.text()  # plain words
+    assert "USB stick" in window.queue_view.age.text()
     assert window.model.rowCount() == 2
 
     # A fresh start, still offline, reads the SQLite cache.

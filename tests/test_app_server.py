@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.models import STATUS
 from app.settings import Settings
 from core.formats import Proposal, now_utc
 from core.policy import Policy, SignedDecision
@@ -82,7 +83,7 @@ def test_blind_review_end_to_end(qtbot, live, window_factory) -> None:
     before = visible_strings()
     for needle in (SECRET, CAROL, "carol", "1 of 2", "approved"):
         assert needle not in before, needle
-    assert window.model.index(window.model.row_of(p.hash), 7).data() == "awaiting you"
+    assert window.model.index(window.model.row_of(p.hash), STATUS).data() == "awaiting you"
     assert not window.card.decisions_box.isVisible()
 
     qtbot.keyClick(window, Qt.Key.Key_A, CTRL_SHIFT)
@@ -98,7 +99,7 @@ def test_blind_review_end_to_end(qtbot, live, window_factory) -> None:
     assert f"{CAROL} approved" in after and SECRET in after
     assert f"{BOB} approved" in after
     assert "Outcome so far: approved (2 of 2 required approvals)" in after
-    assert window.model.index(window.model.row_of(p.hash), 7).data() == "approved · you approved"
+    assert window.model.index(window.model.row_of(p.hash), STATUS).data() == "approved · you approved"
 
 
 def test_server_refusal_is_shown_in_plain_words(qtbot, live, window_factory) -> None:
@@ -111,7 +112,8 @@ def test_server_refusal_is_shown_in_plain_words(qtbot, live, window_factory) -> 
     qtbot.keyClick(window, Qt.Key.Key_A, CTRL_SHIFT)
     qtbot.waitUntil(lambda: window.dialog is not None, timeout=WAIT_MS)
     dialog = window.dialog
-    dialog.reason.setPlainText("Key is old.")
+    dialog.reason.setPlainText("The key is old and the invoice checks out.")
+    dialog.confirm.setText(p.action_hash[7:15])  # every approval confirms the action
     dialog.submit_button.click()
     qtbot.waitUntil(lambda: dialog.error.text().startswith("Not submitted"), timeout=WAIT_MS)
     assert "This proposal is closed: its outcome is final." in dialog.error.text()

@@ -1,8 +1,15 @@
 """Approve or reject ONE proposal, with a reason in the reviewer's own words.
 
-The reason is stored verbatim (only an all-blank one is refused). Approving an action the
-agent does not call reversible needs the first characters of the action fingerprint typed
-back, so a reviewer confirms the exact action rather than a habit. `core.review.precheck`
+The dialog shows what is signed, never less than the card: the signed action (route,
+recipient, amount) first and largest, every action parameter in a decoded table with the
+same hidden-character warnings as the card, and the agent's title after, as secondary.
+Its contents scroll; the buttons stay in view on the smallest screen.
+
+The reason is stored verbatim, and must be a real one: at least MIN_REASON_WORDS words and
+MIN_REASON_CHARS characters (the app's settings may raise these, never lower them). Every
+approval needs the first characters of the action fingerprint typed back, so a reviewer
+confirms the exact action rather than a habit: the agent's `reversibility` is its own
+unverified claim, and the policy has no setting for this (SPEC §3 allows no new keys). `core.review.precheck`
 runs before anything is signed (refusing self-review, a reviewer not in the roster, an
 expired proposal), and again with the real key on the worker.
 
@@ -29,21 +36,27 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from app import theme
 from app.display import (
+    MIN_REASON_CHARS,
+    MIN_REASON_WORDS,
     amount_minor,
     confirm_code,
     fingerprint,
     format_amount,
     needs_confirmation,
     plain_refusal,
+    reason_problem,
+    recipient,
     reveal,
 )
 from app.session import Session
+from app.views.params import ParamsTable
 from app.views.widgets import PlainValue, heading, plain_label
 from app.workers import TaskRunner
 from core.errors import FoureyesError, InvalidData, TransportError
@@ -60,13 +73,16 @@ class DecideDialog(QDialog):
 
     def __init__(self, view: ProposalView, policy: Policy, session: Session, runner: TaskRunner,
                  verdict: str = "approve", parent: QWidget | None = None,
-                 clock: Callable[[], datetime] = now_utc) -> None:
+                 clock: Callable[[], datetime] = now_utc, min_reason_chars: int = 0,
+                 min_reason_words: int = 0) -> None:
         super().__init__(parent)
         self.view = view
         self.policy = policy
         self.session = session
         self.runner = runner
         self.clock = clock
+        self.min_reason_chars = max(min_reason_chars, MIN_REASON_CHARS)
+        self.min_reason_words = max(min_reason_words, MIN_REASON_WORDS)
         self.signed: SignedDecision | None = None
         self.busy = False
         p = view.proposal
@@ -74,33 +90,72 @@ class DecideDialog(QDialog):
         self.setAccessibleName("Decide on one proposal")
         self.setModal(True)
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
         self.heading = heading("")
         self.heading.setAccessibleName("Decision")
-        layout.addWidget(self.heading)
+        outer.addWidget(self.heading)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setAccessibleName("What you are deciding")
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        self.scroll.setWidget(content)
+        outer.addWidget(self.scroll, 1)
+        bad = theme.current().bad
+        flagged: list[str] = []
+
+        amount = amount_minor(p.params)
+        to = recipient(p.params)
+        parts = [p.route] + ([f"to {to}"] if to else []) + \
+            ([format_amount(*amount)] if amount else [])
+        headline, warnings = reveal("  ·  ".join(parts), single_line=True)
+        flagged += warnings
+        layout.addWidget(plain_label("You sign this action:", name="Signed action caption"))
+        self.headline = PlainValue(headline, name="Signed action: route, recipient and amount")
+        self.headline.set_warning(warnings)
+        font = self.headline.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        self.headline.setFont(font)
+        layout.addWidget(self.headline)
 
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        title, warnings = reveal(p.summary["title"])
-        self.title = PlainValue(title, name="Title, written by the agent, unverified")
-        form.addRow(plain_label("Title (agent's words)", wrap=False), self.title)
         self.route = PlainValue(p.route, name="Route", mono=True)
         form.addRow(plain_label("Route", wrap=False), self.route)
-        amount = amount_minor(p.params)
-        self.amount = PlainValue(reveal(format_amount(*amount))[0] if amount else "none",
-                                 name="Amount")
+        self.params = ParamsTable(name="Every action parameter, decoded")
+        flagged += self.params.set_params(p.params)
+        form.addRow(plain_label("Parameters", wrap=False), self.params)
+        amount_text, warnings = reveal(format_amount(*amount), single_line=True) if amount \
+            else ("none", [])
+        self.amount = PlainValue(amount_text, name="Amount")
+        self.amount.set_warning(warnings)
         form.addRow(plain_label("Amount", wrap=False), self.amount)
         self.requester = PlainValue(p.requester, name="Requester")
         form.addRow(plain_label("Requested by", wrap=False), self.requester)
         self.fp = PlainValue(fingerprint(p.action_hash), name="Action fingerprint", mono=True)
         form.addRow(plain_label("Action fingerprint", wrap=False), self.fp)
+        title, title_warnings = reveal(p.summary["title"], single_line=True)
+        flagged += title_warnings
+        self.title = PlainValue(title, name="Title, written by the agent, unverified")
+        self.title.set_warning(title_warnings)
+        font = self.title.font()
+        font.setItalic(True)
+        self.title.setFont(font)
+        form.addRow(plain_label("Agent's title (unverified)", wrap=False), self.title)
         layout.addLayout(form)
-        if warnings:
-            warn = plain_label("⚠ The title contains hidden or look-alike characters: "
-                               + "; ".join(warnings), name="Title warning")
-            warn.setStyleSheet(f"color: {theme.current().bad};")
-            layout.addWidget(warn)
+        self.warning = plain_label(name="Character warning")
+        if flagged:
+            text = ("⚠ What you are signing contains hidden, look-alike or line-break "
+                    "characters (shown as ⟦…⟧ markers above): " + "; ".join(dict.fromkeys(flagged)))
+            self.warning.setText(text)
+            self.warning.setAccessibleName(text)
+            self.warning.setStyleSheet(f"color: {bad}; font-weight: bold;")
+            layout.addWidget(self.warning)
+        else:
+            self.warning.hide()
 
         verdicts = QHBoxLayout()
         self.approve_radio = QRadioButton("Approve")
@@ -122,15 +177,15 @@ class DecideDialog(QDialog):
         self.reason.setAccessibleName("Reason")
         self.reason.setTabChangesFocus(True)
         self.reason.setPlaceholderText("What did you check, and why is this right or wrong?")
-        layout.addWidget(self.reason, 1)
+        self.reason.setMinimumHeight(self.reason.fontMetrics().lineSpacing() * 3)
+        layout.addWidget(self.reason)
 
         self.confirm_box = QWidget(self)
         confirm = QVBoxLayout(self.confirm_box)
         confirm.setContentsMargins(0, 0, 0, 0)
         self.confirm_caption = plain_label(
-            f"The agent calls this action {p.summary['reversibility'].replace('_', ' ')}. "
-            "To approve, type the first 8 characters of the action fingerprint shown above:",
-            name="Confirmation caption")
+            "Every approval confirms the exact action: type the first 8 characters of the "
+            "action fingerprint shown above.", name="Confirmation caption")
         self.confirm = QLineEdit(self.confirm_box)
         self.confirm.setAccessibleName("First 8 characters of the action fingerprint")
         self.confirm.setMaxLength(16)
@@ -138,16 +193,17 @@ class DecideDialog(QDialog):
         confirm.addWidget(self.confirm)
         layout.addWidget(self.confirm_box)
 
+        layout.addStretch(1)
         self.error = plain_label(name="Problem")
-        self.error.setStyleSheet(f"color: {theme.current().bad};")
+        self.error.setStyleSheet(f"color: {bad};")
         self.error.hide()
-        layout.addWidget(self.error)
+        outer.addWidget(self.error)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setAccessibleName("Signing and submitting")
         self.progress.setTextVisible(False)
         self.progress.hide()
-        layout.addWidget(self.progress)
+        outer.addWidget(self.progress)
 
         self.buttons = QDialogButtonBox(self)
         self.submit_button = QPushButton("Sign and submit")
@@ -165,7 +221,7 @@ class DecideDialog(QDialog):
         self.submit_button.clicked.connect(self.submit)
         self.retry_button.clicked.connect(self.retry)
         self.cancel_button.clicked.connect(self.reject)
-        layout.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.submit)
 
         self.approve_radio.toggled.connect(self._verdict_changed)
@@ -209,8 +265,9 @@ class DecideDialog(QDialog):
     def check_inputs(self) -> str:
         """Why the form cannot be submitted yet, or ""."""
         reason = self.reason.toPlainText()
-        if not reason.strip():
-            return "Write a reason: it is required, and it is kept exactly as you type it."
+        problem = reason_problem(reason, self.min_reason_chars, self.min_reason_words)
+        if problem:
+            return problem
         if len(reason) > MAX_REASON_CHARS:
             return f"The reason is longer than {MAX_REASON_CHARS} characters."
         if needs_confirmation(self.view.proposal, self.verdict):

@@ -37,14 +37,16 @@ from app.display import (
     format_left,
     format_when,
     plain_refusal,
+    recipient,
     reveal,
 )
-from app.models import may_see_others, status_text
+from app.models import is_finished, may_see_others, standing, status_text
+from app.views.params import ParamsTable
 from app.views.widgets import PlainValue, plain_label
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
 from core.policy import Policy, SignedDecision, evaluate, proposal_problem
-from core.queue.base import FINAL_STATUSES, ProposalView
+from core.queue.base import ProposalView
 from core.review import precheck
 
 UNVERIFIED = "Written by the agent, unverified"
@@ -59,7 +61,7 @@ def block_reason(view: ProposalView | None, policy: Policy | None, identity: str
         return "Select a proposal."
     if view.my_decision is not None:
         return "You have decided on this proposal."
-    if view.status in FINAL_STATUSES:
+    if is_finished(view):
         return f"This proposal is {view.status}; it can no longer be decided."
     if policy is None:
         return "The queue's policy has not been loaded yet; sync first."
@@ -86,11 +88,12 @@ class _Field:
         self.caption = plain_label(caption, wrap=False)
         form.addRow(self.caption, box)
 
-    def set(self, text: str, *, agent: bool = False) -> list[str]:
+    def set(self, text: str, *, agent: bool = False, single_line: bool = False) -> list[str]:
         warnings: list[str] = []
         if agent:
-            text, warnings = reveal(text)
+            text, warnings = reveal(text, single_line=single_line)
         self.value.set_text(text)
+        self.value.set_warning(warnings)
         if warnings:
             self.warning.setText("⚠ " + "; ".join(warnings))
             self.warning.setStyleSheet(f"color: {theme.current().bad};")
@@ -112,6 +115,7 @@ def _form(box: QGroupBox) -> QFormLayout:
 class DecisionCard(QWidget):
     approve_requested = Signal()
     reject_requested = Signal()
+    open_bundle_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None,
                  clock: Callable[[], datetime] = now_utc) -> None:
@@ -145,15 +149,28 @@ class DecisionCard(QWidget):
         body.addWidget(self.details)
         body.addStretch(1)
 
-        self.title_caption = plain_label(f"Title ({UNVERIFIED.lower()})", name="Title caption")
-        self.title = PlainValue(name="Title")
-        font = self.title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.title.setFont(font)
-        self.title_warning = plain_label(name="Title: character warning")
+        # What is signed comes first and largest; the agent's own words come after, smaller.
         self.char_banner = plain_label(name="Hidden characters warning")
         details.addWidget(self.char_banner)
+        self.headline_caption = plain_label("The signed action: exactly what runs if the quorum is met",
+                                            name="Signed action caption")
+        self.headline = PlainValue(name="Signed action: route, recipient and amount")
+        font = self.headline.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.45)
+        self.headline.setFont(font)
+        self.headline_warning = plain_label(name="Signed action: character warning")
+        details.addWidget(self.headline_caption)
+        details.addWidget(self.headline)
+        details.addWidget(self.headline_warning)
+        self.title_caption = plain_label(f"The agent's title ({UNVERIFIED.lower()})",
+                                         name="Title caption")
+        self.title = PlainValue(name="Title, written by the agent, unverified")
+        font = self.title.font()
+        font.setItalic(True)
+        font.setPointSizeF(font.pointSizeF() * 0.95)
+        self.title.setFont(font)
+        self.title_warning = plain_label(name="Title: character warning")
         details.addWidget(self.title_caption)
         details.addWidget(self.title)
         details.addWidget(self.title_warning)
@@ -176,6 +193,8 @@ class DecisionCard(QWidget):
         form = _form(action_box)
         self.route = _Field(form, "Route", mono=True)
         self.amount = _Field(form, "Amount (from the parameters)")
+        self.params = ParamsTable(name="Action parameters, decoded")
+        form.addRow(plain_label("Parameters", wrap=False), self.params)
         self.action_json = _Field(form, "Action, canonical JSON", mono=True)
         self.action_fp = _Field(form, "Action fingerprint", mono=True)
         self.action_hash = _Field(form, "Action hash", mono=True)
@@ -224,7 +243,12 @@ class DecisionCard(QWidget):
         self.reject_button.setAccessibleName("Reject this proposal")
         self.approve_button.clicked.connect(self.approve_requested)
         self.reject_button.clicked.connect(self.reject_requested)
+        self.bundle_button = QPushButton("Open its proof &bundle")
+        self.bundle_button.setAccessibleName("Open this proposal's proof bundle in the auditor")
+        self.bundle_button.clicked.connect(self.open_bundle_requested)
+        self.bundle_button.hide()
         buttons.addWidget(self.blocked, 1)
+        buttons.addWidget(self.bundle_button)
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.approve_button)
         outer.addLayout(buttons)
@@ -290,18 +314,40 @@ class DecisionCard(QWidget):
     def _fill(self, p: Proposal) -> None:
         s = p.summary
         flagged: list[str] = []
-        title, warnings = reveal(s["title"])
+        bad = theme.current().bad
+        amount = amount_minor(p.params)
+        to = recipient(p.params)
+        parts = [p.route]
+        if to:
+            parts.append(f"to {to}")
+        if amount:
+            parts.append(format_amount(*amount))
+        headline, warnings = reveal("  ·  ".join(parts), single_line=True)
+        self.headline.set_text(headline)
+        self.headline.set_warning(warnings)
+        self.headline_warning.setVisible(bool(warnings))
+        self.headline_warning.setText("⚠ " + "; ".join(warnings) if warnings else "")
+        self.headline_warning.setStyleSheet(f"color: {bad};")
+        flagged += warnings
+
+        title, warnings = reveal(s["title"], single_line=True)
         self.title.set_text(title)
+        self.title.set_warning(warnings)
         self.title_warning.setVisible(bool(warnings))
         self.title_warning.setText("⚠ " + "; ".join(warnings) if warnings else "")
-        self.title_warning.setStyleSheet(f"color: {theme.current().bad};")
+        self.title_warning.setStyleSheet(f"color: {bad};")
+        self.title_warning.setAccessibleName(
+            "Title: character warning: " + "; ".join(warnings) if warnings else
+            "Title: character warning")
+        self.title.setStyleSheet("QPlainTextEdit { background: transparent; "
+                                 f"color: {theme.current().muted}; }}")
         flagged += warnings
 
         self.route.set(p.route)
-        amount = amount_minor(p.params)
         flagged += self.amount.set(format_amount(*amount) if amount else
-                                   "none in the parameters", agent=True)
-        flagged += self.action_json.set(p.action_bytes.decode(), agent=True)
+                                   "none in the parameters", agent=True, single_line=True)
+        flagged += self.params.set_params(p.params)
+        flagged += self.action_json.set(p.action_bytes.decode(), agent=True, single_line=True)
         self.action_fp.set(fingerprint(p.action_hash))
         self.action_hash.set(p.action_hash)
 
@@ -322,21 +368,27 @@ class DecisionCard(QWidget):
 
         self.requester.set(p.requester)
         self.proposer.set(p.proposer)
-        flagged += self.job.set(p.job_id, agent=True)
+        flagged += self.job.set(p.job_id, agent=True, single_line=True)
         self.created.set(format_when(p.created_at))
         self.expires.set(format_when(p.expires_at))
         self.proposal_hash.set(p.hash)
         self._fill_policy(p)
 
         if flagged:
-            self.char_banner.setText("⚠ This proposal contains hidden, direction-changing or "
-                                     "look-alike characters. They are shown visibly below; "
-                                     "read the flagged fields with care.")
-            self.char_banner.setStyleSheet(f"color: {theme.current().bad}; font-weight: bold;")
+            text = ("⚠ This proposal contains hidden, direction-changing, look-alike or "
+                    "line-break characters. They are shown visibly below; read the flagged "
+                    "fields with care.")
+            self.char_banner.setText(text)
+            self.char_banner.setAccessibleName("Hidden characters warning")
+            self.char_banner.setAccessibleDescription(
+                text + " Found: " + "; ".join(dict.fromkeys(flagged)))
+            self.char_banner.setStyleSheet(f"color: {bad}; font-weight: bold;")
             self.char_banner.show()
         else:
             self.char_banner.clear()
+            self.char_banner.setAccessibleDescription("")
             self.char_banner.hide()
+        self.setAccessibleDescription(self.char_banner.accessibleDescription())
 
     def _fill_policy(self, p: Proposal) -> None:
         policy = self._policy
@@ -399,9 +451,18 @@ class DecisionCard(QWidget):
         if view is None:
             self.status.clear()
             self.time_left.clear()
+            self.bundle_button.hide()
         else:
-            self.status.setText(f"Status: {status_text(view, now)}")
-            self.time_left.setText(f"Time left: {format_left(view.proposal.expires_at, now)}")
+            stand = standing(view.proposal, self._policy, self._identity, now)
+            status = f"Status: {status_text(view, now, stand)}"
+            left = "finished" if is_finished(view) else \
+                format_left(view.proposal.expires_at, now)
+            if self.status.text() != status:
+                self.status.setText(status)
+                self.status.setAccessibleName(status)
+            self.time_left.setText(f"Time left: {left}")
+            self.time_left.setAccessibleName(f"Time left: {left}")
+            self.bundle_button.setVisible(is_finished(view))
         reason = block_reason(view, self._policy, self._identity, now)
         self.approve_button.setEnabled(not reason)
         self.reject_button.setEnabled(not reason)

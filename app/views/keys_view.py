@@ -62,8 +62,25 @@ def roster_text(policy: Policy | None, identity: str, key: PublicKey | None) -> 
     return f"This key is your approver key in policy {policy.name!r} ({groups})."
 
 
+def roster_problem(policy: Policy | None, identity: str, key: PublicKey | None) -> str:
+    """A plain sentence when this reviewer's decisions cannot count, else ""."""
+    if policy is None or not identity:
+        return ""
+    approver = policy.approver(identity)
+    if approver is None:
+        return (f"You ({identity}) are not in the reviewer list of policy {policy.name!r}, so "
+                "you cannot decide anything yet. Send this line to your security team and ask "
+                "them to add it to the policy:")
+    if key is not None and approver.key != key:
+        return (f"Policy {policy.name!r} lists another key for {identity} "
+                f"({approver.key.fingerprint}), so your decisions would be refused. Send this "
+                "line (your current key) to your security team:")
+    return ""
+
+
 class KeysView(QWidget):
     key_changed = Signal()
+    rendered = Signal()  # the key state or the policy changed (the window updates its notice)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -178,6 +195,7 @@ class KeysView(QWidget):
             f"{s.previous.fingerprint} (kept until you remove it)" if s and s.previous
             else "none")
         text = roster_text(self.policy, self.identity, key) if self.identity else ""
+        self.rendered.emit()
         self.roster.setText(text)
         self.roster.setAccessibleName(text or "Roster status")
         has_key = key is not None

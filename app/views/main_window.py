@@ -1,13 +1,18 @@
 """The main window: wires the views to the session, the workers and each other. No logic.
 
-Queue tab: the table on the left, the decision card on the right. Auditor and Keys tabs.
-Syncing runs on the queue worker on a timer and on demand; the last pull is cached for
-offline use. New proposals waiting for this reviewer raise a desktop notification when a
-system tray exists, else a banner in the window (notifications never carry agent text).
+Queue tab: the table above, the decision card below. Auditor and Keys tabs.
+Syncing runs on the queue worker on a timer and on demand, and the rows are built there too
+(`app.models.build_rows`), so a 10,000-item sync costs the GUI thread only the model update.
+The last pull is cached for offline use. New proposals waiting for this reviewer, and ones
+about to expire, raise a desktop notification when a system tray exists, else a banner in
+the window; only live data ever notifies (an offline copy may be stale), and notifications
+never carry agent text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -15,6 +20,7 @@ from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QGuiApplication,
     QIcon,
     QKeySequence,
     QShortcut,
@@ -32,22 +38,48 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.cache import CachedQueue
-from app.models import QueueModel, visible_status
-from app.session import Pull, Session, parse_policy
+from app.models import QueueModel, Row, build_rows
+from app.session import Pull, Session, parse_policy, plain_pull_error
 from app.settings import AppPaths, Settings
 from app.views.auditor_view import AuditorView
 from app.views.decide_dialog import DecideDialog
 from app.views.decision_card import DecisionCard
 from app.views.first_run import FirstRunDialog
-from app.views.keys_view import KeysView
+from app.views.keys_view import KeysView, roster_problem
 from app.views.queue_view import QueueView
+from app.views.shortcuts import ShortcutsDialog
 from app.workers import TaskRunner
+from core.formats import now_utc
 from core.policy import Policy
 from core.queue.base import ProposalView
 
 QUEUE_TAB, AUDITOR_TAB, KEYS_TAB = range(3)
 NOTIFY_MS = 8000
 TABLE_SHARE = 0.42  # of the queue tab's height, on first show
+EXPIRY_NOTICE = timedelta(minutes=5)  # "about to expire" for a proposal waiting for you
+DEFAULT_SIZE = (1280, 800)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One sync (or the offline copy), turned into rows on the worker."""
+
+    pull: Pull
+    policy: Policy | None
+    rows: list[Row]
+    waiting: frozenset[str]  # waiting for this reviewer (eligible, undecided, live)
+    expiring: frozenset[str]  # of those, expiring within EXPIRY_NOTICE
+
+
+def prepare(pull: Pull, identity: str, fallback: Policy | None) -> Prepared:
+    """Worker side: parse the policy and build every row once."""
+    policy = parse_policy(pull.policy) or fallback
+    now = now_utc()
+    rows = build_rows(pull.views, policy, identity, now)
+    waiting = frozenset(r.hash for r in rows if r.waiting(now))
+    expiring = frozenset(r.hash for r in rows
+                         if r.hash in waiting and r.expires - now <= EXPIRY_NOTICE)
+    return Prepared(pull, policy, rows, waiting, expiring)
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +90,8 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.policy: Policy | None = None
         self.seen: set[str] | None = None  # proposals already announced; None before any data
+        self.warned: set[str] = set()  # proposals already announced as about to expire
+        self.live = False  # the rows shown come from a live pull (not the offline copy)
         self.syncing = False
         self.dialog: DecideDialog | None = None
         self.setWindowTitle("Foureyes reviewer")
@@ -96,13 +130,15 @@ class MainWindow(QMainWindow):
         self.card.reject_requested.connect(lambda: self.decide("reject"))
         self.auditor.trust_chosen.connect(self._trust_chosen)
         self.keys.key_changed.connect(self._key_changed)
+        self.keys.rendered.connect(self._roster_notice)
+        self.card.open_bundle_requested.connect(self._open_final_bundle)
 
         self.sync_timer = QTimer(self)
         self.sync_timer.timeout.connect(self.sync)
         self.tray = self._make_tray() if use_tray else None
         self._menus()
         self._shortcuts()
-        self.resize(1280, 800)
+        self.fit_to_screen()
         self.apply_settings(settings)
 
     # -- set-up
@@ -142,8 +178,12 @@ class MainWindow(QMainWindow):
         self.reject_action = QAction("&Reject selected…", self)
         self.reject_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.reject_action.triggered.connect(lambda: self.decide("reject"))
+        self.next_action = QAction("&Next waiting for me", self)
+        self.next_action.setShortcut(QKeySequence("N"))
+        self.next_action.triggered.connect(self.next_waiting)
         decide_menu.addAction(self.approve_action)
         decide_menu.addAction(self.reject_action)
+        decide_menu.addAction(self.next_action)
         view_menu = bar.addMenu("&View")
         themes = QActionGroup(self)
         for mode in ("system", "light", "dark"):
@@ -152,11 +192,44 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
             themes.addAction(action)
             view_menu.addAction(action)
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self)
+        self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("?")])
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
 
     def _shortcuts(self) -> None:
         for keys, delta in (("J", 1), ("Ctrl+Down", 1), ("K", -1), ("Ctrl+Up", -1)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.activated.connect(lambda d=delta: self.step(d))
+        self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self.find_shortcut.activated.connect(self.focus_filter)
+
+    def fit_to_screen(self) -> None:
+        """1280x800 when it fits; otherwise the screen's available area (200 % on a small
+        display leaves ~680x380 logical pixels), so Approve and Reject are never off-screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        width, height = DEFAULT_SIZE
+        if area is not None:
+            width, height = min(width, area.width()), min(height, area.height())
+        self.resize(width, height)
+
+    def focus_filter(self) -> None:
+        self.tabs.setCurrentIndex(QUEUE_TAB)
+        self.queue_view.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.queue_view.filter_edit.selectAll()
+
+    def next_waiting(self) -> None:
+        if self.tabs.currentIndex() == QUEUE_TAB and self.dialog is None and \
+                not self.queue_view.next_waiting():
+            self.statusBar().showMessage("Nothing else is waiting for you.", NOTIFY_MS)
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.finished.connect(dialog.deleteLater)
+        self.shortcuts_dialog = dialog
+        dialog.open()
 
     def apply_settings(self, settings: Settings) -> None:
         """Start (or restart) the session these settings describe."""
@@ -167,7 +240,10 @@ class MainWindow(QMainWindow):
         self.session = Session(settings, self.paths) if settings.complete else None
         self.policy = None
         self.seen = None
-        self.model.set_views([])
+        self.warned = set()
+        self.live = False
+        self.queue_view.notice.hide()
+        self.model.set_rows([])
         self.card.set_view(None, None, settings.identity)
         self.auditor.set_trust(settings.trust_file)
         where = f"{settings.transport} {settings.source}" if self.session else "no queue set up"
@@ -182,7 +258,14 @@ class MainWindow(QMainWindow):
             return
         self.sync_timer.start(settings.sync_seconds * 1000)
         session = self.session
-        self.queue_runner.run(session.load_cache, self._cached, lambda _e: None)
+        identity = settings.identity
+
+        def cached() -> tuple[Prepared, CachedQueue]:
+            copy = session.load_cache()
+            pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
+            return prepare(pull, identity, None), copy
+
+        self.queue_runner.run(cached, self._cached, lambda _e: None)
         self.sync()
 
     # -- syncing
@@ -192,49 +275,72 @@ class MainWindow(QMainWindow):
             return
         self.syncing = True
         self.queue_view.sync_button.setEnabled(False)
-        self.queue_runner.run(self.session.pull, self._pulled, self._pull_failed)
+        session, identity, policy = self.session, self.settings.identity, self.policy
+        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy), self._pulled,
+                              self._pull_failed)
 
-    def _cached(self, cached: CachedQueue) -> None:
-        if cached.synced_at is None or not self.syncing:
+    def _cached(self, result: tuple[Prepared, CachedQueue]) -> None:
+        prepared, copy = result
+        if copy.synced_at is None or not self.syncing:
             return  # no copy yet, or the live pull already arrived
-        self._show_views(cached.views, cached.policy)
-        self.queue_view.show_age(cached.synced_at, True, "Syncing…")
+        self._show(prepared, live=False)
+        self.queue_view.show_age(copy.synced_at, True, "Syncing…" + _left_out(copy.left_out))
 
-    def _pulled(self, pull: Pull) -> None:
+    def _pulled(self, prepared: Prepared) -> None:
         self.syncing = False
         self.queue_view.sync_button.setEnabled(True)
-        self._show_views(pull.views, pull.policy)
-        self.queue_view.show_age(pull.synced_at, pull.offline, pull.error)
+        pull = prepared.pull
+        self._show(prepared, live=not pull.offline)
+        self.queue_view.show_age(pull.synced_at, pull.offline,
+                                 pull.error + _left_out(pull.left_out))
 
     def _pull_failed(self, error: object) -> None:
         self.syncing = False
         self.queue_view.sync_button.setEnabled(True)
-        self.queue_view.show_age(None, True, str(error))
+        self.queue_view.show_age(None, True, plain_pull_error(error, self.settings))
 
-    def _show_views(self, views: list[ProposalView], policy_bytes: bytes | None) -> None:
-        policy = parse_policy(policy_bytes)
-        if policy is not None:
-            self.policy = policy
-            self.keys.set_policy(policy)
-        self.queue_view.remember_selection()
-        self.model.set_views(views)
-        self._announce(views)
-        if self.queue_view.current() is None:
+    def _show(self, prepared: Prepared, *, live: bool) -> None:
+        if prepared.policy is not None:
+            self.policy = prepared.policy
+            self.keys.set_policy(prepared.policy)
+        self.live = live
+        self.model.set_rows(prepared.rows)
+        current = self.queue_view.current()
+        if current != self.card.view:  # a sync changed the proposal being read
+            self.card.set_view(current, self.policy, self.settings.identity)
+        elif current is None:
             self.card.set_view(None, self.policy, self.settings.identity)
+        if live:  # an offline copy may be stale: it never notifies, and never counts
+            self._announce(prepared)
 
-    def _announce(self, views: list[ProposalView]) -> None:
-        waiting = {v.hash for v in views
-                   if v.my_decision is None and visible_status(v) == "pending"}
+    def _announce(self, prepared: Prepared) -> None:
+        waiting, expiring = prepared.waiting, prepared.expiring - self.warned
+        self.warned |= expiring
+        parts: list[str] = []
         if self.seen is None:
-            self.seen = waiting
+            self.seen = set(waiting)
             if waiting:
-                self.notify(f"{len(waiting)} proposal(s) wait for your review.")
-            return
-        new = waiting - self.seen
-        self.seen |= waiting
-        if new:
-            routes = sorted({v.proposal.route for v in views if v.hash in new})
-            self.notify(f"{len(new)} new proposal(s) to review: {', '.join(routes)}")
+                parts.append(f"{len(waiting)} proposal(s) wait for your review.")
+        else:
+            new = waiting - self.seen
+            self.seen |= waiting
+            if new:
+                routes = sorted({r.view.proposal.route for r in prepared.rows
+                                 if r.hash in new})
+                parts.append(f"{len(new)} new proposal(s) to review: {', '.join(routes)}")
+        if expiring:
+            parts.append(f"{len(expiring)} proposal(s) waiting for you expire within "
+                         f"{int(EXPIRY_NOTICE.total_seconds() // 60)} minutes.")
+        if parts:
+            self.notify(" ".join(parts))
+
+    def _roster_notice(self) -> None:
+        key = self.keys.state.current if self.keys.state is not None else None
+        problem = roster_problem(self.policy, self.settings.identity, key)
+        if problem and self.session is not None:
+            self.queue_view.notice.show_message(problem, self.keys.line())
+        else:
+            self.queue_view.notice.hide()
 
     def notify(self, text: str) -> None:
         """Tray message when there is a tray, else the in-window banner."""
@@ -261,7 +367,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.card.blocked.text(), NOTIFY_MS)
             return
         self.dialog = DecideDialog(view, self.policy, self.session, self.queue_runner,
-                                   verdict, self)
+                                   verdict, self,
+                                   min_reason_chars=self.settings.min_reason_chars,
+                                   min_reason_words=self.settings.min_reason_words)
+        area = self.screen().availableGeometry() if self.screen() else None
+        if area is not None:  # the buttons sit below the scrolling part: keep them on screen
+            hint = self.dialog.sizeHint()
+            self.dialog.resize(min(max(hint.width(), 720), area.width()),
+                               min(max(hint.height(), 600), area.height()))
         self.dialog.decided.connect(self._decided)
         self.dialog.finished.connect(self._dialog_closed)
         self.dialog.open()
@@ -273,10 +386,33 @@ class MainWindow(QMainWindow):
         self.dialog = None
 
     def _decided(self, view: ProposalView) -> None:
-        self.model.replace(view)
-        if self.card.view is not None and self.card.view.hash == view.hash:
-            self.card.set_view(view, self.policy, self.settings.identity)
-        self.statusBar().showMessage("Your decision was signed and handed in.", NOTIFY_MS)
+        self.model.replace(build_rows([view], self.policy, self.settings.identity)[0])
+        self.card.set_view(view, self.policy, self.settings.identity)
+        # on to the next proposal waiting for this reviewer; the one just decided stays
+        # selected when nothing else waits, so its outcome is in view
+        moved = self.queue_view.next_waiting(after_hash=view.hash)
+        self.statusBar().showMessage("Your decision was signed and handed in."
+                                     + ("" if moved else " Nothing else is waiting for you."),
+                                     NOTIFY_MS)
+        if self.session is not None and self.settings.demo:
+            self._run_demo_gate()
+
+    def _run_demo_gate(self) -> None:
+        """Demo only: the demo's gate runs what the reviewers approved, then we sync."""
+        from app.demo import run_demo_gate
+
+        paths = self.paths
+        self.aux_runner.run(lambda: run_demo_gate(paths), lambda _n: self.sync(),
+                            lambda e: self.statusBar().showMessage(f"Demo gate: {e}"))
+
+    def _open_final_bundle(self) -> None:
+        view = self.card.view
+        path = self.session.bundle_path(view.hash) if self.session and view else None
+        if path is None:
+            self.statusBar().showMessage("No proof bundle for this proposal here yet.",
+                                         NOTIFY_MS)
+            return
+        self.open_bundle(path)
 
     # -- auditor, keys, settings
 
@@ -300,6 +436,7 @@ class MainWindow(QMainWindow):
         self.settings.theme = mode
         theme.apply(QApplication.instance(), mode)
         self.queue_view.banner.recolor()
+        self.queue_view.notice.recolor()
         self.card.set_view(self.card.view, self.policy, self.settings.identity)
         if self.settings.complete:
             self.settings.save(self.paths)
@@ -350,3 +487,10 @@ class MainWindow(QMainWindow):
             self.tray.hide()
         super().closeEvent(event)
 
+
+
+def _left_out(count: int) -> str:
+    if not count:
+        return ""
+    return (f" The offline copy left out {count} finished or other reviewers' proposal(s) to "
+            "stay within its size limit; everything waiting for you is kept.")

@@ -7,7 +7,7 @@ mistaken for the live queue.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,12 +23,32 @@ from PySide6.QtWidgets import (
 )
 
 from app.display import format_age
-from app.models import TIME_LEFT, TITLE, QueueFilter, QueueModel
+from app.models import (
+    AGENT,
+    AMOUNT,
+    RECIPIENT,
+    REQUESTER,
+    REVERSIBILITY,
+    ROUTE,
+    STATUS,
+    TIME_LEFT,
+    TITLE,
+    WARN,
+    QueueFilter,
+    QueueModel,
+    is_finished,
+)
 from app.views.widgets import Banner, plain_label
 from core.formats import now_utc
 from core.queue.base import ProposalView
 
 AGE_REFRESH_MS = 15_000
+COUNTDOWN_MS = 1000
+# Starting widths in average characters: columns never collapse (the table scrolls
+# sideways on a narrow window instead), and nothing measures 10,000 rows to size them.
+WIDTHS = {WARN: 3, ROUTE: 18, RECIPIENT: 14, AMOUNT: 14, TITLE: 28, REQUESTER: 18,
+          AGENT: 18, REVERSIBILITY: 12, TIME_LEFT: 9, STATUS: 22}
+MIN_SECTION_CHARS = 3
 
 
 class QueueView(QWidget):
@@ -46,13 +66,17 @@ class QueueView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
+        self.notice = Banner(self, name="Roster notice")  # key not in the roster, and so on
+        layout.addWidget(self.notice)
 
         bar = QHBoxLayout()
         self.filter_edit = QLineEdit(self)
-        self.filter_edit.setPlaceholderText("Filter by route, title, requester or agent")
+        self.filter_edit.setPlaceholderText(
+            "Filter (Ctrl+F): route, recipient, parameters, title, requester, agent")
         self.filter_edit.setAccessibleName("Filter proposals")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.count = plain_label(name="Proposals shown", wrap=False)
         self.pending_only = QCheckBox("&Waiting for me only", self)
         self.pending_only.setAccessibleName("Show only proposals waiting for me")
         self.pending_only.toggled.connect(self.proxy.set_pending_only)
@@ -60,6 +84,7 @@ class QueueView(QWidget):
         self.sync_button.setAccessibleName("Sync with the queue now")
         self.sync_button.clicked.connect(self.sync_requested)
         bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.count)
         bar.addWidget(self.pending_only)
         bar.addWidget(self.sync_button)
         layout.addLayout(bar)
@@ -70,16 +95,20 @@ class QueueView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSortingEnabled(True)
+        self.table.setSortingEnabled(True)  # the proxy hands sorting to the model
         self.table.sortByColumn(TIME_LEFT, Qt.SortOrder.AscendingOrder)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both ends stay visible
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
-        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        char = self.fontMetrics().averageCharWidth()
+        header.setMinimumSectionSize(MIN_SECTION_CHARS * char + 8)
+        for column, chars in WIDTHS.items():
+            self.table.setColumnWidth(column, chars * char + 16)
+        header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._selection)
         layout.addWidget(self.table, 1)
 
@@ -87,12 +116,51 @@ class QueueView(QWidget):
         layout.addWidget(self.age)
         self.proxy.modelAboutToBeReset.connect(self.remember_selection)
         self.proxy.modelReset.connect(self._restore)
+        for signal in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved,
+                       self.proxy.layoutChanged):
+            signal.connect(self._count)
         self._want: str | None = None
         self._age_state: tuple[datetime | None, bool, str] = (None, False, "")
         self._age_timer = QTimer(self)
         self._age_timer.setInterval(AGE_REFRESH_MS)
         self._age_timer.timeout.connect(self._refresh_age)
         self._age_timer.start()
+        self.ticked = 0  # time cells repainted by the countdown so far (tests read it)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(COUNTDOWN_MS)
+        self._countdown.timeout.connect(self.tick)
+        self._countdown.start()
+        self._count()
+
+    # -- the countdown: only the time cells on screen, only for live rows
+
+    def visible_rows(self) -> range:
+        table = self.table
+        count = self.proxy.rowCount()
+        first = table.rowAt(0)
+        if count == 0 or first < 0:
+            return range(0)
+        last = table.rowAt(table.viewport().height() - 1)
+        return range(first, (count - 1 if last < 0 else last) + 1)
+
+    def tick(self) -> None:
+        now = self.model.now()
+        recently = now - timedelta(seconds=2 * COUNTDOWN_MS / 1000)
+        for r in self.visible_rows():
+            source = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
+            row = self.model.row_at(source)
+            if row is None or is_finished(row.view) or row.expires < recently:
+                continue  # finished rows stop counting down; expired ones say so already
+            self.table.update(self.proxy.index(r, TIME_LEFT))
+            self.ticked += 1
+            if row.expires <= now:  # it just expired: the status cell changes too
+                self.table.update(self.proxy.index(r, STATUS))
+
+    def _count(self, *_args: object) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        text = f"{shown} of {total}"
+        self.count.setText(text)
+        self.count.setAccessibleName(f"{shown} of {total} proposals shown")
 
     # -- selection
 
@@ -124,12 +192,35 @@ class QueueView(QWidget):
         self.table.selectRow(target)
         self.table.scrollTo(self.proxy.index(target, 0))
 
+    def next_waiting(self, after_hash: str | None = None) -> bool:
+        """Select the next row (in the order shown, wrapping) waiting for this reviewer."""
+        count = self.proxy.rowCount()
+        if count == 0:
+            return False
+        now = self.model.now()
+        start = -1
+        if after_hash is not None:
+            source = self.model.row_of(after_hash)
+            if source >= 0:
+                start = self.proxy.mapFromSource(self.model.index(source, 0)).row()
+        else:
+            rows = self.table.selectionModel().selectedRows()
+            start = rows[0].row() if rows else -1
+        for step in range(1, count + 1):
+            r = (start + step) % count
+            row = self.model.row_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
+            if row is not None and row.hash != after_hash and row.waiting(now):
+                self.table.selectRow(r)
+                self.table.scrollTo(self.proxy.index(r, 0))
+                return True
+        return False
+
     def remember_selection(self) -> None:
         view = self.current()
         self._want = view.hash if view else None
 
     def _restore(self) -> None:
-        """After a sync, keep the reviewer on the proposal they were reading."""
+        """After a reset, keep the reviewer on the proposal they were reading."""
         if not (self._want and self.select_hash(self._want)):
             self.selection_changed.emit(self.current())
 
@@ -140,7 +231,6 @@ class QueueView(QWidget):
             self.table.selectRow(keep)  # re-enters with a single row
             return
         self.selection_changed.emit(self.current())
-
     # -- status line
 
     def show_age(self, synced_at: datetime | None, offline: bool, error: str = "") -> None:

@@ -9,7 +9,7 @@ pinned to Qt.TextFormat.PlainText for captions.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent, QTextOption
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QResizeEvent, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -70,6 +71,8 @@ class PlainValue(QPlainTextEdit):
             self.setFont(mono_font())
         self.setAccessibleName(name)
         self.setTabChangesFocus(True)
+        # Read-only: the mouse may select from it, but Tab goes straight to what acts.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.set_text(text)
 
     def set_text(self, text: str) -> None:
@@ -98,27 +101,47 @@ class PlainValue(QPlainTextEdit):
         super().resizeEvent(event)
         self._fit()
 
+    def set_warning(self, warnings: list[str]) -> None:
+        """Screen readers hear the warnings with the value, not only sighted reviewers."""
+        self.setAccessibleDescription(
+            ("Warning: " + "; ".join(warnings)) if warnings else "")
+
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self._content_height())
 
 
 class Banner(QFrame):
-    """An in-window notice (used when no system tray can show a notification)."""
+    """An in-window notice (new proposals when there is no tray; a key not in the roster).
+
+    An optional line (a key line to hand on) is shown in a selectable monospace field with a
+    Copy button, so the reviewer sends exactly what is needed.
+    """
 
     dismissed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, name: str = "Notice") -> None:
         super().__init__(parent)
         self.setObjectName("banner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName("Notice")
+        self.setAccessibleName(name)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        self.label = plain_label(name="Notice text", parent=self)
+        texts = QVBoxLayout()
+        self.label = plain_label(name=f"{name} text", parent=self)
+        self.line = PlainValue(name=f"{name}: line to send", mono=True, parent=self)
+        self.line.hide()
+        texts.addWidget(self.label)
+        texts.addWidget(self.line)
+        self.copy_button = QPushButton("Copy line", self)
+        self.copy_button.setAccessibleName("Copy the line to send")
+        self.copy_button.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(self.line.text()))
+        self.copy_button.hide()
         self.close_button = QPushButton("Dismiss", self)
-        self.close_button.setAccessibleName("Dismiss notice")
+        self.close_button.setAccessibleName(f"Dismiss {name.lower()}")
         self.close_button.clicked.connect(self._dismiss)
-        layout.addWidget(self.label, 1)
+        layout.addLayout(texts, 1)
+        layout.addWidget(self.copy_button)
         layout.addWidget(self.close_button)
         self.recolor()
         self.hide()
@@ -126,11 +149,15 @@ class Banner(QFrame):
     def recolor(self) -> None:
         c = theme.current()
         self.setStyleSheet(f"QFrame#banner {{ background: {c.warn_bg}; }} "
-                           f"QFrame#banner QLabel {{ color: {c.warn_text}; }}")
+                           f"QFrame#banner QLabel, QFrame#banner QPlainTextEdit "
+                           f"{{ color: {c.warn_text}; background: transparent; }}")
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, line: str = "") -> None:
         self.label.setText(text)
         self.label.setAccessibleName(text)
+        self.line.set_text(line)
+        self.line.setVisible(bool(line))
+        self.copy_button.setVisible(bool(line))
         self.show()
 
     def _dismiss(self) -> None:
