@@ -40,6 +40,7 @@ from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
 from core.policy import Policy
 from core.queue.base import FINAL_STATUSES, ProposalView
+from core.textsafety import is_plain
 
 COLUMNS = ("⚠", "Route", "Recipient", "Amount", "Title (agent's)", "Requester", "Agent",
            "Reversibility", "Time left", "Status")
@@ -162,12 +163,12 @@ def build_row(view: ProposalView, policy: Policy | None, identity: str, now: dat
     if w:
         warnings.append("amount")
     params = _params_text(p.params)
-    if reveal(params)[1] or any(reveal(str(k), single_line=True)[1] for k in p.params):
+    if not is_plain(params) or not all(is_plain(str(k), single_line=True) for k in p.params):
         warnings.append("parameters")
-    agent_text = [s["why"], s["blast_radius"], p.job_id,
-                  *(f"{e['label']} {e['ref']}" for e in s.get("evidence", [])),
-                  *s.get("gates_passed", [])]
-    if any(reveal(t)[1] for t in agent_text):
+    agent_text = "\n".join((s["why"], s["blast_radius"], p.job_id,
+                            *(f"{e['label']} {e['ref']}" for e in s.get("evidence", [])),
+                            *s.get("gates_passed", [])))
+    if not is_plain(agent_text):
         warnings.append("summary")
     stand = standing(p, policy, identity, now)
     mine = my_verdict(view)
@@ -240,7 +241,7 @@ class QueueModel(QAbstractTableModel):
         changed: list[int] = []
         for n, old in enumerate(self._rows):
             new = fresh[old.hash]
-            if new.view != old.view or new.stand != old.stand:
+            if _changed(old, new):
                 self._rows[n] = new
                 changed.append(n)
         for start, end in _ranges(changed):
@@ -305,8 +306,18 @@ class QueueModel(QAbstractTableModel):
         return row.finished(now or self._clock()), value
 
     def _sorted(self, rows: list[Row]) -> list[Row]:
+        """Sorted on the chosen column, then live rows before finished ones (stable)."""
         now = self._clock()
-        return sorted(rows, key=lambda r: self._key(r, now))
+        column = self.sort_column
+        if column == STATUS:
+            ordered = sorted(rows, key=lambda r: r.status(now),
+                             reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        else:
+            ordered = sorted(rows, key=lambda r: r.keys[column],
+                             reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        live = [r for r in ordered if not r.finished(now)]
+        return live + [r for r in ordered if r.finished(now)] if len(live) < len(ordered) \
+            else live
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
@@ -379,6 +390,13 @@ class QueueModel(QAbstractTableModel):
         return row.texts[column]
 
 
+def _changed(old: Row, new: Row) -> bool:
+    """Cheap: the proposal bytes cannot change under the same hash; its state can."""
+    a, b = old.view, new.view
+    return (a.status != b.status or a.my_decision != b.my_decision
+            or a.decisions != b.decisions or a.receipt != b.receipt or old.stand != new.stand)
+
+
 def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
     """[1, 2, 3, 7] -> [(1, 3), (7, 7)] (sorted input)."""
     out: list[tuple[int, int]] = []
@@ -420,13 +438,13 @@ class QueueFilter(QSortFilterProxyModel):
         if isinstance(model, QueueModel):
             model.sort(column, order)
 
+    def setSourceModel(self, model: QueueModel) -> None:  # type: ignore[override]
+        self._model = model
+        super().setSourceModel(model)
+
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, QueueModel):
-            return True
-        row = model.row_at(source_row)
-        if row is None:
-            return False
+        # called once per row on every keystroke: plain attribute lookups only
+        row = self._model._rows[source_row]
         if self._pending_only and not row.waiting(self._now):
             return False
-        return not self._text or self._text in row.haystack
+        return self._text in row.haystack

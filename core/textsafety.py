@@ -57,6 +57,7 @@ _MARKED = ("bidi", "zero-width", "control", "separator", "look-alike")
 
 # Fast paths: printable ASCII with no long space run needs no work (10,000-row queues).
 _CLEAN_SINGLE = re.compile(r"[\x21-\x7e]*(?: {1,2}[\x21-\x7e]+)* ?")
+_CLEAN_MULTI = re.compile(r"[\x20-\x7e\n\t]*")
 _SPACE_RUNS = {n: re.compile(f" {{{n},}}") for n in (SINGLE_LINE_SPACE_RUN,
                                                       MULTI_LINE_SPACE_RUN)}
 
@@ -101,8 +102,12 @@ def is_plain(text: str, *, single_line: bool = False) -> bool:
 
 def reveal(text: str, *, single_line: bool = False) -> tuple[str, list[str]]:
     """(text with every hidden or deceptive character made visible, warnings)."""
-    if single_line and text.isascii() and _CLEAN_SINGLE.fullmatch(text):
-        return text, []
+    if text.isascii():
+        if single_line:
+            if _CLEAN_SINGLE.fullmatch(text):
+                return text, []
+        elif _CLEAN_MULTI.fullmatch(text) and " " * MULTI_LINE_SPACE_RUN not in text:
+            return text, []
     if len(text) > MAX_REVEAL_CHARS:
         text = text[:MAX_REVEAL_CHARS]
         cut = [f"the text was longer than {MAX_REVEAL_CHARS} characters; the rest is not shown"]

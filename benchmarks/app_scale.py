@@ -1,0 +1,197 @@
+"""The reviewer app at 10,000 proposals, offscreen: prints the figures issue 13 sets goals for.
+
+    .venv/bin/python benchmarks/app_scale.py [--rows 10000]
+
+Runs the real MainWindow (offscreen, in a temporary app home) over an in-memory queue:
+model load (rows built on the worker + applied and painted on the GUI thread), filter per
+keystroke, sort per column, idle CPU with the countdown running, the longest GUI-thread
+block while a sync runs (a 5 ms heartbeat timer measures the gaps), and peak RSS.
+Wall-clock figures for the machine at hand; no test depends on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["FOUREYES_APP_HOME"] = tempfile.mkdtemp(prefix="foureyes-bench-")
+
+GOALS = {"load": 300.0, "filter": 30.0, "sort": 100.0, "cpu": 1.0, "block": 50.0, "rss": 250.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.models import AMOUNT, RECIPIENT, STATUS, TIME_LEFT, TITLE, build_rows
+    from app.session import Pull
+    from app.settings import AppPaths, Settings
+    from app.views.main_window import MainWindow
+    from core.formats import now_utc
+    from core.policy import Policy
+    from core.queue.base import ProposalView
+    from core.sample import REVIEWERS, SampleWorld
+
+    app = QApplication([sys.argv[0]])
+    theme.apply(app, "light")
+    world = SampleWorld.create()
+    policy_bytes = world.policy_bytes()
+    policy = Policy.from_bytes(policy_bytes)
+    now = now_utc()
+    print(f"building {args.rows:,} proposals…", flush=True)
+    views = []
+    for n in range(args.rows):
+        p = world.proposal(policy_hash=policy.hash, title=f"Pay invoice {n} from vendor {n % 97}",
+                           params={"amount_minor": 1000 + n * 7 % 900_000, "currency": "USD",
+                                   "to": f"acct-{n % 5000:04d}"},
+                           created_at=now - timedelta(seconds=n % 1700),
+                           ttl=timedelta(minutes=30))
+        views.append(ProposalView(p, "pending"))
+
+    settings = Settings(identity=REVIEWERS[0])  # no queue: the benchmark feeds the window
+    window = MainWindow(AppPaths.default(), settings, use_tray=False)
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    identity = settings.identity
+
+    def settle() -> None:
+        for _ in range(3):
+            app.processEvents()
+
+    # (1) model load: rows built on the worker, then applied + painted on the GUI thread
+    t0 = time.perf_counter()
+    rows = build_rows(views, policy, identity)
+    t1 = time.perf_counter()
+    window.policy = policy
+    window.model.set_rows(rows)
+    window.queue_view.table.viewport().repaint()
+    settle()
+    t2 = time.perf_counter()
+    build_ms, apply_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
+
+    # (2) filter, one keystroke at a time
+    edit = window.queue_view.filter_edit
+    per_key = []
+    for text in ("a", "ac", "acc", "acct", "acct-", "acct-0", "acct-01", "acct-012", ""):
+        t = time.perf_counter()
+        edit.setText(text)
+        window.queue_view.table.viewport().repaint()
+        settle()
+        per_key.append((time.perf_counter() - t) * 1e3)
+    for word in ("invoice 12", "vendor 3"):  # typed key by key
+        edit.clear()
+        settle()
+        for ch in word:
+            t = time.perf_counter()
+            edit.setText(edit.text() + ch)
+            window.queue_view.table.viewport().repaint()
+            settle()
+            per_key.append((time.perf_counter() - t) * 1e3)
+    edit.clear()
+    settle()
+
+    # (3) sort
+    sorts = []
+    for column in (AMOUNT, TITLE, RECIPIENT, STATUS, TIME_LEFT):
+        for order in (1, 0):
+            from PySide6.QtCore import Qt
+
+            t = time.perf_counter()
+            window.queue_view.table.sortByColumn(column, Qt.SortOrder(order))
+            window.queue_view.table.viewport().repaint()
+            settle()
+            sorts.append((time.perf_counter() - t) * 1e3)
+
+    # (4) idle CPU, countdown running
+    window.queue_view.table.selectRow(0)
+    settle()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    end = wall0 + args.idle_seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    cpu_pct = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100
+
+    # (5) the longest GUI-thread block during a sync: 20 changed, 10 new, 10 gone
+    fresh = list(views[10:])
+    for n in range(20):
+        fresh[n] = ProposalView(fresh[n].proposal, "rejected")
+    for n in range(10):
+        p = world.proposal(policy_hash=policy.hash, title=f"New {n}")
+        fresh.append(ProposalView(p, "pending"))
+
+    class FakeSession:
+        identity = settings.identity
+
+        def pull(self) -> Pull:
+            time.sleep(0.05)  # the network
+            return Pull(fresh, policy_bytes, now_utc())
+
+        def close(self) -> None:
+            pass
+
+    window.session = FakeSession()  # type: ignore[assignment]
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def beat() -> None:
+        t = clock.elapsed()
+        gaps.append(t - last[0])
+        last[0] = t
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    window.sync()
+    deadline = time.perf_counter() + 60
+    while window.syncing and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.005)
+    heartbeat.stop()
+    block = max(gaps) if gaps else 0.0
+    assert window.model.rowCount() == len(fresh), "the sync did not apply"
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    window.session = None
+    window.close()
+
+    def line(label: str, value: float, unit: str, goal: float) -> None:
+        mark = "ok" if value <= goal else "OVER"
+        print(f"{label:<46} {value:>9.1f} {unit:<3} (goal ≤ {goal:g} {unit}) {mark}")
+
+    print(f"\nFoureyes reviewer app, {args.rows:,} proposals, offscreen "
+          f"(Qt {__import__('PySide6').__version__})")
+    print(f"  rows built on the worker: {build_ms:.1f} ms; applied + painted on the GUI thread: "
+          f"{apply_ms:.1f} ms")
+    line("model load (worker + GUI)", build_ms + apply_ms, "ms", GOALS["load"])
+    line("filter, worst keystroke", max(per_key), "ms", GOALS["filter"])
+    line("sort, worst column/order", max(sorts), "ms", GOALS["sort"])
+    line(f"idle CPU over {args.idle_seconds:g} s (countdown running)", cpu_pct, "%",
+         GOALS["cpu"])
+    line("longest GUI-thread block during a sync", block, "ms", GOALS["block"])
+    line("peak RSS", rss_mb, "MB", GOALS["rss"])
+
+
+if __name__ == "__main__":
+    main()
