@@ -10,7 +10,9 @@ Scale (10,000 rows): everything a row shows, sorts or filters on is computed onc
 on the worker, into a `Row` (`build_rows`); `data()` only looks values up. The model sorts
 itself (a Python sort over precomputed keys, then one `layoutChanged`), because a proxy
 sort calls `data()` from C++ for every comparison; the proxy only filters, on a precomputed
-lower-case haystack. A sync is applied as inserts, removals and changed rows, never a reset
+lower-case haystack. Filtering happens here too, in one Python pass over the haystacks: a
+`filterAcceptsRow` override costs a C++-to-Python call per row per keystroke, so the proxy
+stays a plain pass-through (its C++ default accepts every row). A sync is applied as inserts, removals and changed rows, never a reset
 once rows are shown, so selection and scroll position stay. The countdown repaints only the
 visible time cells (`app.views.queue_view`); the model emits nothing once a second.
 """
@@ -127,13 +129,15 @@ class Row:
     expires: datetime
     stand: str
     mine: str | None
+    final: bool  # the queue says finished (executed, rejected, expired, closed, unknown)
+    exp: float  # expires_at as a POSIX timestamp, for cheap comparisons
 
     @property
     def flagged(self) -> bool:
         return bool(self.warnings)
 
     def finished(self, now: datetime) -> bool:
-        return is_finished(self.view) or now > self.expires
+        return self.final or now > self.expires
 
     def status(self, now: datetime) -> str:
         return status_text(self.view, now, self.stand, self.mine)
@@ -143,13 +147,14 @@ class Row:
 
 
 def _params_text(params: dict[str, Any]) -> str:
-    return "\n".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+    return "\n".join(f"{k}={v if type(v) in (str, int) else json.dumps(v)}"
                      for k, v in params.items())
 
 
 def build_row(view: ProposalView, policy: Policy | None, identity: str, now: datetime) -> Row:
     p = view.proposal
     s = p.summary
+    proposal_hash = p.hash  # a property that hashes the bytes: once per row
     warnings: list[str] = []
     title, w = reveal(s["title"], single_line=True)
     if w:
@@ -179,9 +184,9 @@ def build_row(view: ProposalView, policy: Policy | None, identity: str, now: dat
             amount[0] if amount else -1, title.casefold(), p.requester, p.proposer,
             reversibility, p.expires_at.timestamp(), "")
     haystack = "\n".join((p.route, s["title"], title, p.requester, p.proposer, to, to_text,
-                          params, view.hash)).casefold()
-    return Row(view, view.hash, texts, keys, tuple(warnings), haystack, p.expires_at, stand,
-               mine)
+                          params, proposal_hash)).casefold()
+    return Row(view, proposal_hash, texts, keys, tuple(warnings), haystack, p.expires_at, stand,
+               mine, is_finished(view), p.expires_at.timestamp())
 
 
 def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: str,
@@ -212,27 +217,56 @@ class QueueModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None,
                  clock: Callable[[], datetime] = now_utc) -> None:
         super().__init__(parent)
-        self._rows: list[Row] = []
+        self._all: list[Row] = []  # every row, in order
+        self._rows: list[Row] = self._all  # the rows shown: `_all` itself when no filter
         self._where: dict[str, int] = {}
+        self._text = ""
+        self._pending_only = False
         self._clock = clock
         self.sort_column = TIME_LEFT
         self.sort_order = Qt.SortOrder.AscendingOrder
 
     # -- data in
 
+    @property
+    def filtering(self) -> bool:
+        return bool(self._text) or self._pending_only
+
+    def _filtered(self) -> list[Row]:
+        if not self.filtering:
+            return self._all
+        text, now = self._text, self._clock()
+        return [r for r in self._all if text in r.haystack
+                and (not self._pending_only or r.waiting(now))]
+
+    def set_filter(self, text: str | None = None, pending_only: bool | None = None) -> None:
+        if text is not None:
+            self._text = text.casefold()
+        if pending_only is not None:
+            self._pending_only = pending_only
+        self.beginResetModel()
+        self._rows = self._filtered()
+        self._reindex()
+        self.endResetModel()
+
+    def total(self) -> int:
+        return len(self._all)
+
     def set_rows(self, rows: list[Row]) -> None:
         """Apply one sync: changed rows in place, removed rows out, new rows in order."""
-        if not self._rows or not rows:
+        if not self._all or not rows or self.filtering:
             self.beginResetModel()
-            self._rows = self._sorted(rows)
+            self._all = self._sorted(rows)
+            self._rows = self._filtered()
             self._reindex()
             self.endResetModel()
             return
         fresh = {r.hash: r for r in rows}
         now = self._clock()
+        ts = now.timestamp()
         # a row that became finished moves after the live ones: out here, back in below
-        gone = [n for n, r in enumerate(self._rows) if r.hash not in fresh
-                or r.finished(now) != fresh[r.hash].finished(now)]
+        gone = [n for n, r in enumerate(self._rows) if (f := fresh.get(r.hash)) is None
+                or (r.final or ts > r.exp) != (f.final or ts > f.exp)]
         for start, end in reversed(_ranges(gone)):
             self.beginRemoveRows(QModelIndex(), start, end)
             del self._rows[start:end + 1]
@@ -254,13 +288,11 @@ class QueueModel(QAbstractTableModel):
             self.endInsertRows()
             self.sort(self.sort_column, self.sort_order)
         else:
-            keys = [self._key(r, now) for r in self._rows] if added else []
-            for row in added:
-                key = self._key(row, now)
-                at = bisect_right(keys, key)
+            for row in added:  # bisect calls the key about log2(n) times, not n
+                at = bisect_right(self._rows, self._key(row, now),
+                                  key=lambda r: self._key(r, now))
                 self.beginInsertRows(QModelIndex(), at, at)
                 self._rows.insert(at, row)
-                keys.insert(at, key)
                 self.endInsertRows()
         self._reindex()
 
@@ -270,6 +302,10 @@ class QueueModel(QAbstractTableModel):
         self.set_rows(build_rows(views, policy, identity, self._clock()))
 
     def replace(self, row: Row) -> None:
+        if self._rows is not self._all:
+            for n, old in enumerate(self._all):
+                if old.hash == row.hash:
+                    self._all[n] = row
         n = self._where.get(row.hash, -1)
         if n >= 0:
             self._rows[n] = row
@@ -288,10 +324,11 @@ class QueueModel(QAbstractTableModel):
         return self._where.get(proposal_hash, -1)
 
     def views(self) -> list[ProposalView]:
-        return [r.view for r in self._rows]
+        """Every proposal, filtered out or not."""
+        return [r.view for r in self._all]
 
     def rows(self) -> list[Row]:
-        return list(self._rows)
+        return list(self._all)
 
     def now(self) -> datetime:
         return self._clock()
@@ -315,9 +352,11 @@ class QueueModel(QAbstractTableModel):
         else:
             ordered = sorted(rows, key=lambda r: r.keys[column],
                              reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
-        live = [r for r in ordered if not r.finished(now)]
-        return live + [r for r in ordered if r.finished(now)] if len(live) < len(ordered) \
-            else live
+        ts = now.timestamp()
+        live = [r for r in ordered if not (r.final or ts > r.exp)]
+        if len(live) == len(ordered):
+            return live
+        return live + [r for r in ordered if r.final or ts > r.exp]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
@@ -327,7 +366,8 @@ class QueueModel(QAbstractTableModel):
         persistent = self.persistentIndexList()
         hashes = [self._rows[i.row()].hash if 0 <= i.row() < len(self._rows) else None
                   for i in persistent]
-        self._rows = self._sorted(self._rows)
+        self._all = self._sorted(self._all)
+        self._rows = self._filtered()
         self._reindex()
         self.changePersistentIndexList(persistent, [
             self.index(self._where[h], i.column()) if h in self._where else QModelIndex()
@@ -409,42 +449,25 @@ def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
 
 
 class QueueFilter(QSortFilterProxyModel):
-    """Filters rows (text, "waiting for me only"); sorting is forwarded to the model.
+    """The view's model: a pass-through whose filtering and sorting the QueueModel does.
 
     The text filter looks at route, title, requester, agent, recipient and every parameter
-    (key and value), and the proposal hash.
+    (name and value), and the proposal hash; "waiting for me only" keeps the rows waiting
+    for this reviewer. Neither calls back into Python per row (see the module docstring).
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pending_only = False
-        self._text = ""
-        self._now = now_utc()
+    def _model(self) -> QueueModel | None:
+        model = self.sourceModel()
+        return model if isinstance(model, QueueModel) else None
 
     def set_text(self, text: str) -> None:
-        self.beginFilterChange()
-        self._text = text.casefold()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        if (model := self._model()) is not None:
+            model.set_filter(text=text)
 
     def set_pending_only(self, on: bool) -> None:
-        self.beginFilterChange()
-        self._pending_only = on
-        model = self.sourceModel()
-        self._now = model.now() if isinstance(model, QueueModel) else now_utc()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        if (model := self._model()) is not None:
+            model.set_filter(pending_only=on)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        model = self.sourceModel()
-        if isinstance(model, QueueModel):
+        if (model := self._model()) is not None:
             model.sort(column, order)
-
-    def setSourceModel(self, model: QueueModel) -> None:  # type: ignore[override]
-        self._model = model
-        super().setSourceModel(model)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        # called once per row on every keystroke: plain attribute lookups only
-        row = self._model._rows[source_row]
-        if self._pending_only and not row.waiting(self._now):
-            return False
-        return self._text in row.haystack

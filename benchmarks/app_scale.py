@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app import theme
@@ -109,8 +109,6 @@ def main() -> None:
     sorts = []
     for column in (AMOUNT, TITLE, RECIPIENT, STATUS, TIME_LEFT):
         for order in (1, 0):
-            from PySide6.QtCore import Qt
-
             t = time.perf_counter()
             window.queue_view.table.sortByColumn(column, Qt.SortOrder(order))
             window.queue_view.table.viewport().repaint()
@@ -120,11 +118,10 @@ def main() -> None:
     # (4) idle CPU, countdown running
     window.queue_view.table.selectRow(0)
     settle()
+    loop = QEventLoop()
+    QTimer.singleShot(int(args.idle_seconds * 1000), loop.quit)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    end = wall0 + args.idle_seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.01)
+    loop.exec()  # a real event loop: the process sleeps between timer events
     cpu_pct = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100
 
     # (5) the longest GUI-thread block during a sync: 20 changed, 10 new, 10 gone
@@ -161,13 +158,14 @@ def main() -> None:
     heartbeat.timeout.connect(beat)
     heartbeat.start()
     window.sync()
-    deadline = time.perf_counter() + 60
-    while window.syncing and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.001)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.005)
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(50)
+    poll.timeout.connect(lambda: None if window.syncing else QTimer.singleShot(200, loop.quit))
+    poll.start()
+    QTimer.singleShot(60_000, loop.quit)
+    loop.exec()  # the real event loop, so the heartbeat measures what a user would feel
+    poll.stop()
     heartbeat.stop()
     block = max(gaps) if gaps else 0.0
     assert window.model.rowCount() == len(fresh), "the sync did not apply"
@@ -186,6 +184,8 @@ def main() -> None:
           f"{apply_ms:.1f} ms")
     line("model load (worker + GUI)", build_ms + apply_ms, "ms", GOALS["load"])
     line("filter, worst keystroke", max(per_key), "ms", GOALS["filter"])
+    print("  filter per keystroke (ms):", " ".join(f"{v:.0f}" for v in per_key))
+    print("  sort per column/order (ms):", " ".join(f"{v:.0f}" for v in sorts))
     line("sort, worst column/order", max(sorts), "ms", GOALS["sort"])
     line(f"idle CPU over {args.idle_seconds:g} s (countdown running)", cpu_pct, "%",
          GOALS["cpu"])

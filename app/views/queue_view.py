@@ -157,7 +157,7 @@ class QueueView(QWidget):
                 self.table.update(self.proxy.index(r, STATUS))
 
     def _count(self, *_args: object) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.proxy.rowCount(), self.model.total()
         text = f"{shown} of {total}"
         self.count.setText(text)
         self.count.setAccessibleName(f"{shown} of {total} proposals shown")
