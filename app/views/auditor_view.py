@@ -231,7 +231,7 @@ class AuditorView(QWidget):
             self.open_bundle(self.result.path)
 
     def _show_trust(self) -> None:
-        text = f"Trust file: {self.trust_path}" if self.trust_path else \
+        text = f"Trust file: {Path(self.trust_path).name}" if self.trust_path else \
             "No trust file chosen: bundles are checked for consistency only."
         self.trust_label.setText(text)
         self.trust_label.setAccessibleName(text)
@@ -276,7 +276,7 @@ class AuditorView(QWidget):
         c = theme.current()
         color = c.ok if r.exit_code == 0 else c.bad if r.exit_code == 1 else c.warn_text
         self._set_outcome(outcome_text(r), color)
-        facts = [f"File: {v.path}"]
+        facts = [f"File: {v.path.name}"]  # the name only: the folder is the user's business
         if r.proposal is not None:
             p = r.proposal
             title, warnings = reveal(p.summary["title"])

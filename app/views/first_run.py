@@ -39,6 +39,29 @@ from core.signing import PublicKey, allowed_signers_line, key_source
 LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 
 
+def identity_problem(value: str) -> str:
+    """The usual identity mistakes, in plain words ("" when none of them applies)."""
+    if not value:
+        return "Type your identity: the email-style name the policy lists you under."
+    if any(ch.isspace() for ch in value):
+        return "Your identity cannot contain spaces; type it as name@domain."
+    if value.startswith(("agent:", "gate:")):
+        return ("That is an agent's or a gate's identity; reviewers are people "
+                "(name@domain).")
+    if "@" not in value:
+        return (f"{value!r} is missing the domain: type it as name@domain, e.g. "
+                f"{value.lower()}@example.com.")
+    if value != value.lower():
+        return (f"Identities are lowercase: type {value.lower()!r}, exactly as the policy "
+                "lists you.")
+    if value.count("@") > 1 or value.endswith("@") or value.startswith("@"):
+        return "Type your identity as one name@domain, e.g. bob@example.com."
+    if not value.isascii():
+        return ("Your identity must be plain ASCII letters, digits and . _ - (no accents or "
+                "look-alike letters).")
+    return ""
+
+
 def find_or_create_key(identity: str, key_file: Path | None) -> tuple[PublicKey, bool]:
     """Worker side: the existing key for ``identity``, or a new one; (key, created)."""
     source = key_source(key_file)
@@ -195,7 +218,10 @@ class FirstRunDialog(QDialog):
 
     def _identity(self) -> str:
         value = self.identity.text().strip()
-        human(value, "identity")  # raises InvalidData with a sentence
+        problem = identity_problem(value)
+        if problem:
+            raise InvalidData("identity", problem)
+        human(value, "identity")  # the format's own check, after the friendly ones
         return value
 
     def _browse_key(self) -> None:

@@ -247,6 +247,8 @@ class MainWindow(QMainWindow):
         self.card.set_view(None, None, settings.identity)
         self.auditor.set_trust(settings.trust_file)
         where = f"{settings.transport} {settings.source}" if self.session else "no queue set up"
+        if settings.demo:  # its folder is an implementation detail (and screenshots show it)
+            where = "folder queue"
         demo = " (demo workspace)" if settings.demo else ""
         self.who.setText(f"{settings.identity or 'no identity'} · {where}{demo}")
         self.keys.set_source(self.session.key_source() if self.session else None,
