@@ -166,6 +166,7 @@ class DecisionCard(QWidget):
         self.title_caption = plain_label(f"The agent's title ({UNVERIFIED.lower()})",
                                          name="Title caption")
         self.title = PlainValue(name="Title, written by the agent, unverified")
+        self.title.set_color("muted")  # secondary: the agent's words, not the action
         font = self.title.font()
         font.setItalic(True)
         font.setPointSizeF(font.pointSizeF() * 0.95)
@@ -339,8 +340,6 @@ class DecisionCard(QWidget):
         self.title_warning.setAccessibleName(
             "Title: character warning: " + "; ".join(warnings) if warnings else
             "Title: character warning")
-        self.title.setStyleSheet("QPlainTextEdit { background: transparent; "
-                                 f"color: {theme.current().muted}; }}")
         flagged += warnings
 
         self.route.set(p.route)

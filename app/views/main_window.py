@@ -48,6 +48,7 @@ from app.views.first_run import FirstRunDialog
 from app.views.keys_view import KeysView, roster_problem
 from app.views.queue_view import QueueView
 from app.views.shortcuts import ShortcutsDialog
+from app.views.widgets import PlainValue
 from app.workers import TaskRunner
 from core.formats import now_utc
 from core.policy import Policy
@@ -437,6 +438,8 @@ class MainWindow(QMainWindow):
     def set_theme(self, mode: str) -> None:
         self.settings.theme = mode
         theme.apply(QApplication.instance(), mode)
+        for value in self.findChildren(PlainValue):
+            value.restyle()
         self.queue_view.banner.recolor()
         self.queue_view.notice.recolor()
         self.card.set_view(self.card.view, self.policy, self.settings.identity)

@@ -99,6 +99,7 @@ class QueueView(QWidget):
         self.table.sortByColumn(TIME_LEFT, Qt.SortOrder.AscendingOrder)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the card
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both ends stay visible
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -8,7 +8,7 @@ pinned to Qt.TextFormat.PlainText for captions.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QResizeEvent, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
@@ -65,7 +65,8 @@ class PlainValue(QPlainTextEdit):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setBackgroundVisible(False)
         self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("QPlainTextEdit { background: transparent; }")
+        self.color_key = "text"  # a field of theme.Colors: "muted" for secondary text
+        self.restyle()
         self.document().setDocumentMargin(2)
         if mono:
             self.setFont(mono_font())
@@ -74,6 +75,23 @@ class PlainValue(QPlainTextEdit):
         # Read-only: the mouse may select from it, but Tab goes straight to what acts.
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.set_text(text)
+
+    def restyle(self) -> None:
+        """A style sheet freezes the palette it was polished with, so a runtime theme switch
+        left dark text on a dark card: the colour is spelled out, and redone on a switch."""
+        color = getattr(theme.current(), self.color_key)
+        self.setStyleSheet(f"QPlainTextEdit {{ background: transparent; color: {color}; }}")
+
+    def set_color(self, key: str) -> None:
+        self.color_key = key
+        self.restyle()
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange) \
+                and f"color: {getattr(theme.current(), self.color_key)};" \
+                not in self.styleSheet():
+            self.restyle()
+        return super().event(e)
 
     def set_text(self, text: str) -> None:
         self.setPlainText(text)
