@@ -208,6 +208,8 @@ def test_window_fits_at_200_percent_on_a_small_screen(qtbot, folder_world,
                                                       window_factory) -> None:
     p = folder_world.submit(title="Pay invoice 4411", why="word " * 300)
     window = window_factory(folder_world.settings(), rows=1)
+    hint = window.minimumSizeHint()  # every tab, not only the queue, fits the small screen
+    assert hint.width() <= 683 and hint.height() <= 384
     window.resize(683, 384)  # 1366x768 at 200 %: the logical pixels left
     select(window, p, qtbot)
     qtbot.waitUntil(lambda: window.width() <= 700, timeout=WAIT_MS)

@@ -153,7 +153,7 @@ class DecideDialog(QDialog):
             self.warning.setText(text)
             self.warning.setAccessibleName(text)
             self.warning.setStyleSheet(f"color: {bad}; font-weight: bold;")
-            layout.addWidget(self.warning)
+            layout.insertWidget(0, self.warning)  # the first thing read
         else:
             self.warning.hide()
 
@@ -177,7 +177,9 @@ class DecideDialog(QDialog):
         self.reason.setAccessibleName("Reason")
         self.reason.setTabChangesFocus(True)
         self.reason.setPlaceholderText("What did you check, and why is this right or wrong?")
-        self.reason.setMinimumHeight(self.reason.fontMetrics().lineSpacing() * 3)
+        lines = self.reason.fontMetrics().lineSpacing()
+        self.reason.setMinimumHeight(lines * 3)
+        self.reason.setMaximumHeight(lines * 8)  # the confirmation below stays in view
         layout.addWidget(self.reason)
 
         self.confirm_box = QWidget(self)

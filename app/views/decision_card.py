@@ -133,6 +133,7 @@ class DecisionCard(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setAccessibleName("Decision card contents")
+        self.scroll.setMinimumHeight(2 * self.fontMetrics().height())
         outer.addWidget(self.scroll, 1)
 
         content = QWidget()

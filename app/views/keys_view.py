@@ -90,6 +90,7 @@ class KeysView(QWidget):
         self.identity = ""
         self.policy: Policy | None = None
         self.state: KeyState | None = None
+        self.where = ""
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Your signing key"))
@@ -146,8 +147,9 @@ class KeysView(QWidget):
 
     # -- state
 
-    def set_source(self, source: KeySource | None, identity: str) -> None:
-        self.source, self.identity = source, identity
+    def set_source(self, source: KeySource | None, identity: str, where: str = "") -> None:
+        """``where``: how to name the key's home instead of the source's own description."""
+        self.source, self.identity, self.where = source, identity, where
         self.refresh()
 
     def set_policy(self, policy: Policy | None) -> None:
@@ -187,7 +189,7 @@ class KeysView(QWidget):
         s = self.state
         key = s.current if s else None
         self.identity_value.set_text(self.identity or "not chosen")
-        self.where_value.set_text(s.where if s else "")
+        self.where_value.set_text((self.where or s.where) if s else "")
         self.fingerprint_value.set_text(key.fingerprint if key else "no key yet")
         self.public_value.set_text(key.openssh() if key else "")
         self.allowed_value.set_text(self.line())

@@ -253,7 +253,9 @@ class MainWindow(QMainWindow):
         demo = " (demo workspace)" if settings.demo else ""
         self.who.setText(f"{settings.identity or 'no identity'} · {where}{demo}")
         self.keys.set_source(self.session.key_source() if self.session else None,
-                             settings.identity)
+                             settings.identity,
+                             "a key file in the demo workspace (demo keys are not secret)"
+                             if settings.demo else "")
         self.keys.set_policy(None)
         self.sync_timer.stop()
         if self.session is None:
@@ -336,6 +338,10 @@ class MainWindow(QMainWindow):
                          f"{int(EXPIRY_NOTICE.total_seconds() // 60)} minutes.")
         if parts:
             self.notify(" ".join(parts))
+        elif self.queue_view.banner.isVisible():  # a count on screen follows the live data
+            self.queue_view.banner.show_message(
+                f"{len(waiting)} proposal(s) wait for your review." if waiting
+                else "Nothing waits for your review.")
 
     def _roster_notice(self) -> None:
         key = self.keys.state.current if self.keys.state is not None else None
@@ -399,6 +405,8 @@ class MainWindow(QMainWindow):
                                      NOTIFY_MS)
         if self.session is not None and self.settings.demo:
             self._run_demo_gate()
+        else:
+            self.sync()  # live counts, and whatever the decision changed
 
     def _run_demo_gate(self) -> None:
         """Demo only: the demo's gate runs what the reviewers approved, then we sync."""

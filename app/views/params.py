@@ -38,6 +38,8 @@ class ParamsTable(QWidget):
         """Show ``params``; returns every warning raised."""
         for widget in (*self.keys, *self.values, *self.warnings):
             self.grid.removeWidget(widget)
+            widget.hide()  # deleteLater waits for the event loop: never paint stale rows
+            widget.setParent(None)
             widget.deleteLater()
         self.keys, self.values, self.warnings = [], [], []
         flagged: list[str] = []

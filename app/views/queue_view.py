@@ -100,6 +100,8 @@ class QueueView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the card
+        # small minimums, so the window fits 683x384 (1366x768 at 200 %) with room to spare
+        self.table.setMinimumHeight(3 * self.fontMetrics().height())
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both ends stay visible
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
