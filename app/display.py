@@ -148,4 +148,6 @@ def param_text(value: Any) -> str:
     """One parameter value for eyes: strings as they are, the rest as canonical JSON."""
     if isinstance(value, str):
         return value
+    if type(value) is int:  # canonical JSON of an integer is its decimal digits
+        return str(value)
     return canonical(value).decode()

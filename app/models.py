@@ -19,7 +19,6 @@ visible time cells (`app.views.queue_view`); the model emits nothing once a seco
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,7 +36,14 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from app import theme
-from app.display import amount_minor, format_amount, format_left, recipient, reveal
+from app.display import (
+    amount_minor,
+    format_amount,
+    format_left,
+    param_text,
+    recipient,
+    reveal,
+)
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
 from core.policy import Policy
@@ -76,10 +82,8 @@ def may_see_others(view: ProposalView) -> bool:
     return view.my_decision is not None or is_finished(view)
 
 
-def standing(proposal: Proposal, policy: Policy | None, identity: str, now: datetime) -> str:
-    """Why this reviewer may not decide at all ("" when they may): known before any click."""
-    if identity in (proposal.proposer, proposal.requester):
-        return REQUESTED_BY_ME
+def _roster_standing(policy: Policy | None, identity: str, now: datetime) -> str:
+    """The part of `standing` that is the same for every proposal (computed once a sync)."""
     if policy is None:
         return ""
     approver = policy.approver(identity)
@@ -87,7 +91,20 @@ def standing(proposal: Proposal, policy: Policy | None, identity: str, now: date
         return "not eligible: you are not in the policy's roster"
     if not approver.valid_at(now):
         return "not eligible: your roster entry is not valid now"
-    if proposal.policy != policy.hash:
+    return ""
+
+
+def standing(proposal: Proposal, policy: Policy | None, identity: str, now: datetime,
+             _roster: str | None = None, _policy_hash: str | None = None) -> str:
+    """Why this reviewer may not decide at all ("" when they may): known before any click."""
+    if identity in (proposal.proposer, proposal.requester):
+        return REQUESTED_BY_ME
+    if policy is None:
+        return ""
+    roster = _roster_standing(policy, identity, now) if _roster is None else _roster
+    if roster:
+        return roster
+    if proposal.policy != (_policy_hash or policy.hash):  # .hash hashes the policy bytes
         return "not eligible: it pins another policy"
     return ""
 
@@ -146,54 +163,88 @@ class Row:
         return self.status(now) == WAITING
 
 
-def _params_text(params: dict[str, Any]) -> str:
-    return "\n".join(f"{k}={v if type(v) in (str, int) else json.dumps(v)}"
-                     for k, v in params.items())
-
-
-def build_row(view: ProposalView, policy: Policy | None, identity: str, now: datetime) -> Row:
+def build_row(view: ProposalView, policy: Policy | None, identity: str, now: datetime,
+              roster: str | None = None, policy_hash: str | None = None) -> Row:
     p = view.proposal
     s = p.summary
     proposal_hash = p.hash  # a property that hashes the bytes: once per row
-    warnings: list[str] = []
-    title, w = reveal(s["title"], single_line=True)
-    if w:
-        warnings.append("title")
-    to = recipient(p.params)
-    to_text, w = reveal(to, single_line=True) if to else ("—", [])
-    if w:
-        warnings.append("recipient")
-    amount = amount_minor(p.params)
-    amount_text, w = reveal(format_amount(*amount), single_line=True) if amount else ("—", [])
-    if w:
-        warnings.append("amount")
-    params = _params_text(p.params)
-    if not is_plain(params) or not all(is_plain(str(k), single_line=True) for k in p.params):
-        warnings.append("parameters")
+    exp = p.expires_at.timestamp()
+    params = p.params
+    to = recipient(params)
+    amount = amount_minor(params)
+    amount_raw = format_amount(*amount) if amount else "—"
+    pairs = [(str(k), param_text(v)) for k, v in params.items()]
+    one_line = [s["title"], to, amount_raw, *(k for k, _ in pairs), *(v for _, v in pairs)]
     agent_text = "\n".join((s["why"], s["blast_radius"], p.job_id,
                             *(f"{e['label']} {e['ref']}" for e in s.get("evidence", [])),
                             *s.get("gates_passed", [])))
-    if not is_plain(agent_text):
-        warnings.append("summary")
-    stand = standing(p, policy, identity, now)
+    warnings: list[str] = []
+    if is_plain(" ".join(one_line), single_line=True) and is_plain(agent_text):
+        title, to_text, amount_text = s["title"], to or "—", amount_raw  # the common case
+    else:  # something is flagged: find out which fields, for the row's warning mark
+        title, w = reveal(s["title"], single_line=True)
+        if w:
+            warnings.append("title")
+        to_text, w = reveal(to, single_line=True) if to else ("—", [])
+        if w:
+            warnings.append("recipient")
+        amount_text, w = reveal(amount_raw, single_line=True)
+        if w:
+            warnings.append("amount")
+        if not all(is_plain(t, single_line=True) for t in one_line[3:]):
+            warnings.append("parameters")
+        if not is_plain(agent_text):
+            warnings.append("summary")
+    params_text = "\n".join(f"{k}={v}" for k, v in pairs)
+    stand = standing(p, policy, identity, now, roster, policy_hash)
     mine = my_verdict(view)
     reversibility = s["reversibility"].replace("_", " ")
     texts = ("⚠" if warnings else "", p.route, to_text, amount_text, title, p.requester,
              p.proposer, reversibility, "", "")
     keys = (len(warnings), p.route.casefold(), to_text.casefold(),
             amount[0] if amount else -1, title.casefold(), p.requester, p.proposer,
-            reversibility, p.expires_at.timestamp(), "")
+            reversibility, exp, status_text(view, now, stand, mine))
     haystack = "\n".join((p.route, s["title"], title, p.requester, p.proposer, to, to_text,
-                          params, proposal_hash)).casefold()
+                          params_text, proposal_hash)).casefold()
     return Row(view, proposal_hash, texts, keys, tuple(warnings), haystack, p.expires_at, stand,
-               mine, is_finished(view), p.expires_at.timestamp())
+               mine, is_finished(view), exp)
 
 
 def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: str,
                now: datetime | None = None) -> list[Row]:
     """Worker side: pure Python, no Qt objects touched."""
     now = now or now_utc()
-    return [build_row(v, policy, identity, now) for v in views]
+    roster = _roster_standing(policy, identity, now)
+    policy_hash = policy.hash if policy is not None else None
+    return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What one sync changes, worked out on the worker against the rows the model held."""
+
+    base: dict[str, Row]  # the model's rows by hash when the sync started
+    rows: list[Row]
+    gone: frozenset[str]  # removed, or moved between live and finished (re-added below)
+    changed: dict[str, Row]  # same place, new state
+    added: list[Row]
+    by_hash: dict[str, Row]
+
+
+def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime) -> SyncPlan:
+    """Worker side: the diff a sync needs, so the GUI thread only applies it."""
+    ts = now.timestamp()
+    fresh = {r.hash: r for r in rows}
+    gone: set[str] = set()
+    changed: dict[str, Row] = {}
+    for h, old in base.items():
+        new = fresh.get(h)
+        if new is None or (old.final or ts > old.exp) != (new.final or ts > new.exp):
+            gone.add(h)
+        elif _changed(old, new):
+            changed[h] = new
+    added = [r for r in rows if r.hash not in base or r.hash in gone]
+    return SyncPlan(base, rows, frozenset(gone), changed, added, fresh)
 
 
 class _Desc:
@@ -220,6 +271,7 @@ class QueueModel(QAbstractTableModel):
         self._all: list[Row] = []  # every row, in order
         self._rows: list[Row] = self._all  # the rows shown: `_all` itself when no filter
         self._where: dict[str, int] = {}
+        self._by_hash: dict[str, Row] = {}  # replaced, never mutated: workers read it
         self._text = ""
         self._pending_only = False
         self._clock = clock
@@ -252,6 +304,48 @@ class QueueModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self._all)
 
+    def snapshot(self) -> dict[str, Row]:
+        """The rows by hash, for `plan_sync` on a worker (never mutated in place)."""
+        return self._by_hash
+
+    def apply(self, plan: SyncPlan) -> None:
+        """Apply a sync planned on the worker; only the changed rows cost anything here."""
+        if plan.base is not self._by_hash or self.filtering or not self._all \
+                or not plan.rows:
+            self.set_rows(plan.rows)  # the model moved on meanwhile, or a filter is on
+            return
+        now = self._clock()
+        gone = sorted(self._where[h] for h in plan.gone)
+        for start, end in reversed(_ranges(gone)):
+            self.beginRemoveRows(QModelIndex(), start, end)
+            del self._rows[start:end + 1]
+            self.endRemoveRows()
+        if gone:
+            self._reindex()
+        changed = sorted(self._where[h] for h in plan.changed)
+        for n in changed:
+            self._rows[n] = plan.changed[self._rows[n].hash]
+        for start, end in _ranges(changed):
+            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+        self._insert(plan.added, now)
+        self._by_hash = plan.by_hash
+
+    def _insert(self, added: list[Row], now: datetime) -> None:
+        if len(added) > BULK_INSERT:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
+            self._rows.extend(added)
+            self.endInsertRows()
+            self.sort(self.sort_column, self.sort_order)
+        elif added:
+            for row in added:  # bisect calls the key about log2(n) times, not n
+                at = bisect_right(self._rows, self._key(row, now),
+                                  key=lambda r: self._key(r, now))
+                self.beginInsertRows(QModelIndex(), at, at)
+                self._rows.insert(at, row)
+                self.endInsertRows()
+            self._reindex()
+
     def set_rows(self, rows: list[Row]) -> None:
         """Apply one sync: changed rows in place, removed rows out, new rows in order."""
         if not self._all or not rows or self.filtering:
@@ -259,6 +353,7 @@ class QueueModel(QAbstractTableModel):
             self._all = self._sorted(rows)
             self._rows = self._filtered()
             self._reindex()
+            self._by_hash = {r.hash: r for r in self._all}
             self.endResetModel()
             return
         fresh = {r.hash: r for r in rows}
@@ -280,21 +375,8 @@ class QueueModel(QAbstractTableModel):
                 changed.append(n)
         for start, end in _ranges(changed):
             self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
-        added = [r for r in rows if r.hash not in self._where]
-        if len(added) > BULK_INSERT:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
-            self._rows.extend(added)
-            self.endInsertRows()
-            self.sort(self.sort_column, self.sort_order)
-        else:
-            for row in added:  # bisect calls the key about log2(n) times, not n
-                at = bisect_right(self._rows, self._key(row, now),
-                                  key=lambda r: self._key(r, now))
-                self.beginInsertRows(QModelIndex(), at, at)
-                self._rows.insert(at, row)
-                self.endInsertRows()
-        self._reindex()
+        self._insert([r for r in rows if r.hash not in self._where], now)
+        self._by_hash = {r.hash: r for r in self._all}
 
     def set_views(self, views: list[ProposalView], policy: Policy | None = None,
                   identity: str = "") -> None:
@@ -302,6 +384,7 @@ class QueueModel(QAbstractTableModel):
         self.set_rows(build_rows(views, policy, identity, self._clock()))
 
     def replace(self, row: Row) -> None:
+        self._by_hash = {**self._by_hash, row.hash: row}  # a new dict: plans see the change
         if self._rows is not self._all:
             for n, old in enumerate(self._all):
                 if old.hash == row.hash:
@@ -346,13 +429,14 @@ class QueueModel(QAbstractTableModel):
         """Sorted on the chosen column, then live rows before finished ones (stable)."""
         now = self._clock()
         column = self.sort_column
-        if column == STATUS:
-            ordered = sorted(rows, key=lambda r: r.status(now),
+        ts = now.timestamp()
+        if column == STATUS:  # the status at build time, unless it has expired since
+            ordered = sorted(rows, key=lambda r: "expired" if not r.final and ts > r.exp
+                             else r.keys[STATUS],
                              reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
         else:
             ordered = sorted(rows, key=lambda r: r.keys[column],
                              reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
-        ts = now.timestamp()
         live = [r for r in ordered if not (r.final or ts > r.exp)]
         if len(live) == len(ordered):
             return live

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.cache import CachedQueue
-from app.models import QueueModel, Row, build_rows
+from app.models import QueueModel, Row, SyncPlan, build_rows, plan_sync
 from app.session import Pull, Session, parse_policy, plain_pull_error
 from app.settings import AppPaths, Settings
 from app.views.auditor_view import AuditorView
@@ -70,17 +70,20 @@ class Prepared:
     rows: list[Row]
     waiting: frozenset[str]  # waiting for this reviewer (eligible, undecided, live)
     expiring: frozenset[str]  # of those, expiring within EXPIRY_NOTICE
+    plan: SyncPlan | None = None  # the diff against the rows shown when the sync began
 
 
-def prepare(pull: Pull, identity: str, fallback: Policy | None) -> Prepared:
-    """Worker side: parse the policy and build every row once."""
+def prepare(pull: Pull, identity: str, fallback: Policy | None,
+            base: dict[str, Row] | None = None) -> Prepared:
+    """Worker side: parse the policy, build every row once, and plan the model update."""
     policy = parse_policy(pull.policy) or fallback
     now = now_utc()
     rows = build_rows(pull.views, policy, identity, now)
     waiting = frozenset(r.hash for r in rows if r.waiting(now))
     expiring = frozenset(r.hash for r in rows
                          if r.hash in waiting and r.expires - now <= EXPIRY_NOTICE)
-    return Prepared(pull, policy, rows, waiting, expiring)
+    plan = plan_sync(base, rows, now) if base else None
+    return Prepared(pull, policy, rows, waiting, expiring, plan)
 
 
 class MainWindow(QMainWindow):
@@ -281,8 +284,9 @@ class MainWindow(QMainWindow):
         self.syncing = True
         self.queue_view.sync_button.setEnabled(False)
         session, identity, policy = self.session, self.settings.identity, self.policy
-        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy), self._pulled,
-                              self._pull_failed)
+        base = self.model.snapshot()
+        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy, base),
+                              self._pulled, self._pull_failed)
 
     def _cached(self, result: tuple[Prepared, CachedQueue]) -> None:
         prepared, copy = result
@@ -309,7 +313,10 @@ class MainWindow(QMainWindow):
             self.policy = prepared.policy
             self.keys.set_policy(prepared.policy)
         self.live = live
-        self.model.set_rows(prepared.rows)
+        if prepared.plan is not None:
+            self.model.apply(prepared.plan)
+        else:
+            self.model.set_rows(prepared.rows)
         current = self.queue_view.current()
         if current != self.card.view:  # a sync changed the proposal being read
             self.card.set_view(current, self.policy, self.settings.identity)
