@@ -175,7 +175,12 @@ def test_selection_survives_a_sync(qtbot, folder_world, window_factory) -> None:
     window = window_factory(folder_world.settings(), rows=2)
     select(window, a, qtbot)
     folder_world.submit(title="Newcomer")
+    resets: list[int] = []
+    inserted: list[int] = []
+    window.model.modelReset.connect(lambda: resets.append(1))
+    window.model.rowsInserted.connect(lambda _p, first, last: inserted.append(last - first + 1))
     window.sync()
     qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=WAIT_MS)
+    assert not resets and inserted == [1]  # incremental: one row in, nothing reset
     assert window.queue_view.current().hash == a.hash
     assert window.card.view.hash == a.hash

@@ -369,6 +369,8 @@ class MainWindow(QMainWindow):
     # -- selection and deciding
 
     def _selected(self, view: ProposalView | None) -> None:
+        if view is not None and view is self.card.view:
+            return  # re-selected after a filter change or a sync: the card is already right
         self.card.set_view(view, self.policy, self.settings.identity)
 
     def step(self, delta: int) -> None:

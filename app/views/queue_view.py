@@ -77,6 +77,9 @@ class QueueView(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.count = plain_label(name="Proposals shown", wrap=False)
+        # a fixed width: a count that changes width would re-lay out (and repaint) the window
+        self.count.setMinimumWidth(self.fontMetrics().horizontalAdvance("000000 of 000000"))
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.pending_only = QCheckBox("&Waiting for me only", self)
         self.pending_only.setAccessibleName("Show only proposals waiting for me")
         self.pending_only.toggled.connect(self.proxy.set_pending_only)
