@@ -211,12 +211,27 @@ def build_row(view: ProposalView, policy: Policy | None, identity: str, now: dat
 
 
 def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: str,
-               now: datetime | None = None) -> list[Row]:
-    """Worker side: pure Python, no Qt objects touched."""
+               now: datetime | None = None, reuse: dict[str, Row] | None = None) -> list[Row]:
+    """Worker side: pure Python, no Qt objects touched.
+
+    ``reuse``: the rows of the previous sync under the same policy and identity; a proposal
+    whose state did not change keeps its row (a resync of 10,000 rebuilds only what moved).
+    """
     now = now or now_utc()
     roster = _roster_standing(policy, identity, now)
     policy_hash = policy.hash if policy is not None else None
-    return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
+    if not reuse:
+        return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
+    out: list[Row] = []
+    for v in views:
+        old = reuse.get(v.proposal.hash)
+        if old is not None and old.view.status == v.status and \
+                old.view.my_decision == v.my_decision and old.view.decisions == v.decisions \
+                and old.view.receipt == v.receipt:
+            out.append(old)
+        else:
+            out.append(build_row(v, policy, identity, now, roster, policy_hash))
+    return out
 
 
 @dataclass(frozen=True)

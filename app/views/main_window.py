@@ -78,7 +78,8 @@ def prepare(pull: Pull, identity: str, fallback: Policy | None,
     """Worker side: parse the policy, build every row once, and plan the model update."""
     policy = parse_policy(pull.policy) or fallback
     now = now_utc()
-    rows = build_rows(pull.views, policy, identity, now)
+    same_policy = policy is not None and fallback is not None and policy.hash == fallback.hash
+    rows = build_rows(pull.views, policy, identity, now, base if same_policy else None)
     waiting = frozenset(r.hash for r in rows if r.waiting(now))
     expiring = frozenset(r.hash for r in rows
                          if r.hash in waiting and r.expires - now <= EXPIRY_NOTICE)
