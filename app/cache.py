@@ -42,10 +42,10 @@ class CachedQueue:
     synced_at: datetime | None  # None: never synced
     unreadable: int = 0  # rows the strict reader refused (reported, never shown)
     left_out: int = 0  # proposals the last pull had that the copy did not keep
+    left_waiting: int = 0  # of those, how many were waiting for this reviewer
 
 
-def keep_order(views: list[ProposalView], identity: str, now: datetime) -> list[ProposalView]:
-    """The pull in order of need, most needed first (the cache keeps a prefix of this)."""
+def _need(identity: str, now: datetime):  # noqa: ANN202 - a sort key
     from core.queue.base import FINAL_STATUSES
 
     def need(v: ProposalView) -> tuple[int, float]:
@@ -58,7 +58,12 @@ def keep_order(views: list[ProposalView], identity: str, now: datetime) -> list[
         if live:
             return 1, p.expires_at.timestamp()
         return 2, -p.created_at.timestamp()  # finished: newest first
-    return sorted(views, key=need)
+    return need
+
+
+def keep_order(views: list[ProposalView], identity: str, now: datetime) -> list[ProposalView]:
+    """The pull in order of need, most needed first (the cache keeps a prefix of this)."""
+    return sorted(views, key=_need(identity, now))
 
 
 def cache_path(cache_dir: Path, source: str, identity: str) -> Path:
@@ -100,10 +105,12 @@ class QueueCache:
     def store(self, views: list[ProposalView], policy: bytes | None, at: datetime,
               identity: str = "") -> None:
         """Replace the cached queue with this pull, in one transaction."""
-        left_out = 0
+        left_out = left_waiting = 0
         if len(views) > MAX_CACHED_PROPOSALS:
             left_out = len(views) - MAX_CACHED_PROPOSALS
             views = keep_order(views, identity, at)
+            need = _need(identity, at)
+            left_waiting = sum(1 for v in views[MAX_CACHED_PROPOSALS:] if need(v)[0] == 0)
         rows = [{
             "hash": v.hash, "position": n, "raw": v.proposal.raw.decode(), "status": v.status,
             "my_decision": json.dumps(_plain(v.my_decision)) if v.my_decision else None,
@@ -119,6 +126,7 @@ class QueueCache:
                 {"key": "synced_at", "value": at.astimezone(UTC).isoformat()},
                 {"key": "policy", "value": policy.decode() if policy else ""},
                 {"key": "left_out", "value": str(left_out)},
+                {"key": "left_waiting", "value": str(left_waiting)},
             ], pk="key")
 
     def load(self) -> CachedQueue:
@@ -140,10 +148,11 @@ class QueueCache:
             except (InvalidData, ValueError, TypeError, AttributeError):
                 unreadable += 1
         synced = meta.get("synced_at")
-        left_out = meta.get("left_out", "0")
+        left_out, left_waiting = meta.get("left_out", "0"), meta.get("left_waiting", "0")
         return CachedQueue(views, meta.get("policy", "").encode() or None,
                            datetime.fromisoformat(synced) if synced else None, unreadable,
-                           int(left_out) if left_out.isdigit() else 0)
+                           int(left_out) if left_out.isdigit() else 0,
+                           int(left_waiting) if left_waiting.isdigit() else 0)
 
     def update_one(self, view: ProposalView) -> None:
         """Refresh one proposal after this reviewer decided (keeps the rest as pulled)."""

@@ -19,6 +19,7 @@ visible time cells (`app.views.queue_view`); the model emits nothing once a seco
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -221,7 +222,15 @@ def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: s
     roster = _roster_standing(policy, identity, now)
     policy_hash = policy.hash if policy is not None else None
     if not reuse:
-        return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
+        # tens of thousands of small acyclic objects: the cycle collector would walk the
+        # whole heap several times over while they are made, for nothing
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
+        finally:
+            if paused:
+                gc.enable()
     out: list[Row] = []
     for v in views:
         old = reuse.get(v.proposal.hash)

@@ -31,7 +31,8 @@ class Pull:
     synced_at: datetime | None
     offline: bool = False
     error: str = ""
-    left_out: int = 0  # proposals the offline copy did not keep (never one waiting for you)
+    left_out: int = 0  # proposals the offline copy did not keep
+    left_waiting: int = 0  # of those, waiting for you (only past the cache's size limit)
 
 
 def plain_pull_error(error: object, settings: Settings) -> str:
@@ -119,7 +120,8 @@ class Session:
             self._drop_queue()
             cached = self.cache.load()
             return Pull(cached.views, cached.policy, cached.synced_at, offline=True,
-                        error=plain_pull_error(e, self.settings), left_out=cached.left_out)
+                        error=plain_pull_error(e, self.settings), left_out=cached.left_out,
+                        left_waiting=cached.left_waiting)
         at = now_utc()
         # a full disk must not hide the live queue; the next sync tries again
         with contextlib.suppress(TransportError):

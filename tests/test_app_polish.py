@@ -281,3 +281,16 @@ def test_demo_gate_executes_after_two_approvals_and_the_bundle_opens(qtbot, app_
     qtbot.waitUntil(lambda: window.auditor.result is not None, timeout=WAIT_MS)
     assert window.tabs.currentWidget() is window.auditor
     assert window.auditor.outcome.text().startswith("VALID")
+
+
+def test_the_offline_copy_says_what_it_left_out(qtbot, folder_world, window_factory,
+                                                monkeypatch) -> None:
+    monkeypatch.setattr(cache_module, "MAX_CACHED_PROPOSALS", 1)
+    folder_world.submit(title="Waiting for you")
+    folder_world.submit(title="Your own", requester=BOB)
+    window = window_factory(folder_world.settings(), rows=2)
+    shutil.move(folder_world.root, folder_world.root.with_name("unplugged"))
+    window.sync()
+    qtbot.waitUntil(lambda: "Offline copy" in window.queue_view.age.text(), timeout=WAIT_MS)
+    assert "left out 1" in window.queue_view.age.text()
+    assert "Everything waiting for you is kept" in window.queue_view.age.text()

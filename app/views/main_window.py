@@ -294,7 +294,8 @@ class MainWindow(QMainWindow):
         if copy.synced_at is None or not self.syncing:
             return  # no copy yet, or the live pull already arrived
         self._show(prepared, live=False)
-        self.queue_view.show_age(copy.synced_at, True, "Syncing…" + _left_out(copy.left_out))
+        self.queue_view.show_age(copy.synced_at, True,
+                                 "Syncing…" + _left_out(copy.left_out, copy.left_waiting))
 
     def _pulled(self, prepared: Prepared) -> None:
         self.syncing = False
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
         pull = prepared.pull
         self._show(prepared, live=not pull.offline)
         self.queue_view.show_age(pull.synced_at, pull.offline,
-                                 pull.error + _left_out(pull.left_out))
+                                 pull.error + _left_out(pull.left_out, pull.left_waiting))
 
     def _pull_failed(self, error: object) -> None:
         self.syncing = False
@@ -512,8 +513,10 @@ class MainWindow(QMainWindow):
 
 
 
-def _left_out(count: int) -> str:
+def _left_out(count: int, waiting: int = 0) -> str:
     if not count:
         return ""
-    return (f" The offline copy left out {count} finished or other reviewers' proposal(s) to "
-            "stay within its size limit; everything waiting for you is kept.")
+    kept = (f" {waiting} of them were waiting for you (the ones expiring soonest are kept)."
+            if waiting else " Everything waiting for you is kept.")
+    return (f" The offline copy left out {count} proposal(s) to stay within its size limit; "
+            "finished ones and ones that do not wait for you go first." + kept)
