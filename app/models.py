@@ -362,12 +362,24 @@ class QueueModel(QAbstractTableModel):
             self.endInsertRows()
             self.sort(self.sort_column, self.sort_order)
         elif added:
-            for row in added:  # bisect calls the key about log2(n) times, not n
-                at = bisect_right(self._rows, self._key(row, now),
-                                  key=lambda r: self._key(r, now))
-                self.beginInsertRows(QModelIndex(), at, at)
-                self._rows.insert(at, row)
+            # bisect calls the key about log2(n) times, not n; rows landing at the same
+            # place go in as one block (a sync's newly finished rows all join the end)
+            def key(r: Row) -> tuple[bool, Any]:
+                return self._key(r, now)
+
+            ordered = sorted(added, key=key)
+            places = [bisect_right(self._rows, key(r), key=key) for r in ordered]
+            shift, i = 0, 0
+            while i < len(ordered):
+                j = i
+                while j + 1 < len(ordered) and places[j + 1] == places[i]:
+                    j += 1
+                at = places[i] + shift
+                self.beginInsertRows(QModelIndex(), at, at + j - i)
+                self._rows[at:at] = ordered[i:j + 1]
                 self.endInsertRows()
+                shift += j - i + 1
+                i = j + 1
             self._reindex()
 
     def set_rows(self, rows: list[Row]) -> None:

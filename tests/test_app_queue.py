@@ -184,3 +184,29 @@ def test_selection_survives_a_sync(qtbot, folder_world, window_factory) -> None:
     assert not resets and inserted == [1]  # incremental: one row in, nothing reset
     assert window.queue_view.current().hash == a.hash
     assert window.card.view.hash == a.hash
+
+
+def test_a_sync_is_applied_as_a_diff_planned_off_the_gui_thread(qtbot, folder_world,
+                                                               window_factory) -> None:
+    """Changed rows move, finished ones join the end, new ones slot in; no reset."""
+    from app.models import build_rows, plan_sync
+
+    ps = [folder_world.submit(title=f"P{n}", created_at=now_utc() - timedelta(minutes=n))
+          for n in range(4)]
+    window = window_factory(folder_world.settings(), rows=4)
+    model, policy = window.model, folder_world.policy
+    model.sort(TIME_LEFT, Qt.SortOrder.AscendingOrder)
+    extra = folder_world.world.proposal(policy_hash=policy.hash, title="New")
+    views = {v.hash: v for v in model.views()}
+    fresh = [ProposalView(ps[3], "executed")] + [views[p.hash] for p in ps[:2]] + \
+        [ProposalView(extra, "pending")]  # ps[2] is gone
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    plan = plan_sync(model.snapshot(), build_rows(fresh, policy, BOB), now_utc())
+    assert plan.gone == {ps[2].hash, ps[3].hash} and [r.hash for r in plan.added] == [
+        ps[3].hash, extra.hash]
+    model.apply(plan)
+    assert not resets
+    titles = [model.index(r, TITLE).data() for r in range(model.rowCount())]
+    assert titles[-1] == "P3" and set(titles) == {"P0", "P1", "P3", "New"}
+    assert model.index(model.rowCount() - 1, STATUS).data() == "executed"
