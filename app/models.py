@@ -63,6 +63,13 @@ HASH_ROLE = Qt.ItemDataRole.UserRole + 2
 FINISHED = frozenset(FINAL_STATUSES) | {"closed"}
 WAITING = "awaiting you"
 REQUESTED_BY_ME = "requested by you"
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_SORT, _HASH = int(SORT_ROLE), int(HASH_ROLE)
+_ROLES = frozenset((_DISPLAY, _ACCESSIBLE, _ALIGN, _FOREGROUND, _SORT, _HASH))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 BULK_INSERT = 64  # more new rows than this in one sync: append and sort once
 Index = QModelIndex | QPersistentModelIndex
 
@@ -518,25 +525,29 @@ class QueueModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self._rows[index.row()] if index.isValid() and index.row() < len(self._rows) \
-            else None
-        if row is None:
+        # called for every visible cell and role on each paint: plain ints, early exits
+        role = int(role)
+        if role not in _ROLES:
             return None
+        n = index.row()
+        if not index.isValid() or n >= len(self._rows):
+            return None
+        row = self._rows[n]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             if column == WARN:
                 return ("hidden, look-alike or line-break characters in: "
                         + ", ".join(row.warnings)) if row.warnings else "no character warning"
             return self._display(row, column)
-        if role == HASH_ROLE:
+        if role == _HASH:
             return row.hash
-        if role == SORT_ROLE:
+        if role == _SORT:
             return row.keys[column]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (AMOUNT, TIME_LEFT):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column == WARN and row.warnings:
+        if role == _ALIGN:
+            return _RIGHT if column in (AMOUNT, TIME_LEFT) else None
+        if role == _FOREGROUND and column == WARN and row.warnings:
             return QColor(theme.current().bad)
         return None
 
