@@ -196,6 +196,16 @@ _ALL: tuple[Code, ...] = (
          "A release file is missing.", 422),
     Code("file_mismatch", "A release file's hash differs from SHA256SUMS.",
          "A release file does not match its checksum.", 422),
+    # --- integrations (MCP proxy, exec, decorator, hooks)
+    Code("config", "An integration's configuration (gate config file, options or "
+         "environment) is invalid or incomplete.",
+         "The Foureyes gate configuration is invalid; nothing was proposed or run.", 400),
+    Code("upstream", "The gated tool (an upstream MCP server or a command) is gone or could "
+         "not be started.", "The tool behind the gate is not available; nothing ran.", 502),
+    Code("summary", "A gated call lacks the summary reviewers read (title, why, blast "
+         "radius, reversibility), or it is malformed.",
+         "Fill in foureyes_summary (title, why, blast_radius, reversibility) so reviewers "
+         "know what they approve.", 422),
 )
 
 REGISTRY: dict[str, Code] = {c.name: c for c in _ALL}

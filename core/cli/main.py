@@ -28,6 +28,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.app",
     "core.cli.release",
     "core.cli.demo",
+    "core.cli.mcp",
+    "core.cli.exec",
+    "core.cli.hook",
 )
 
 
