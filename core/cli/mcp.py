@@ -26,11 +26,14 @@ def mcp() -> None:
 @click.option("--wait", type=float, default=None,
               help="Seconds one call waits for reviewers before answering 'pending' "
                    "(default: the config's wait).")
+@click.option("--progress-every", type=float, default=5.0, show_default=True,
+              help="Seconds between progress notifications while a call waits.")
 @click.option("--upstream-url", default=None, metavar="URL",
               help="Reach the upstream over streamable HTTP instead of a command.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
-          wait: float | None, upstream_url: str | None, command: tuple[str, ...]) -> None:
+          wait: float | None, progress_every: float, upstream_url: str | None,
+          command: tuple[str, ...]) -> None:
     """Serve the upstream MCP server's tools on stdio, each call gated by the policy.
 
     \b
@@ -50,6 +53,7 @@ def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
     config = load_config(config_path)
     route_map = parse_routes(routes)
     runner = GatedRunner.from_config(config)
+    runner.slice = max(0.1, progress_every)
     try:
         anyio.run(lambda: serve_stdio(runner, command=list(command) or None, url=upstream_url,
                                       server_name=server_name, routes=route_map,

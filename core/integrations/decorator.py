@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,9 @@ def value_digest(value: Any) -> str:
 
 
 def _json_params(params: dict[str, Any], where: str) -> dict[str, Any]:
+    """The arguments as JSON values (a tuple becomes a list), or InvalidData `format`."""
     try:
+        params = json.loads(json.dumps(params, allow_nan=False))
         canonical(params)
     except Exception as e:  # noqa: BLE001 - rfc8785 raises several types
         raise InvalidData("format", f"the arguments of {where} must be JSON values to be "
