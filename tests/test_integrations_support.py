@@ -65,6 +65,14 @@ approvals = 2
 [[rules]]
 route = "claude-code.*"
 approvals = 2
+
+[[rules]]
+route = "ci.*"
+approvals = 2
+
+[[rules]]
+route = "payments.*"
+approvals = 2
 """
 
 
