@@ -65,7 +65,10 @@ def crash() -> str:
     os._exit(3)
 
 if __name__ == "__main__":
-    app.run()
+    if sys.argv[2:3] == ["--http"]:
+        app.run("streamable-http", host="127.0.0.1", port=int(sys.argv[3]))
+    else:
+        app.run()
 '''
 
 SUMMARY = {"title": "Pay invoice 4411", "why": "due today", "blast_radius": "one vendor",
@@ -84,7 +87,8 @@ class Proxy:
     """Launch `foureyes mcp proxy` for one client session (one proxy process)."""
 
     def __init__(self, env, tmp_path: Path, name: str, *, wait: float,  # noqa: F811
-                 server: str | None = None) -> None:
+                 server: str | None = None, upstream_url: str | None = None) -> None:
+        self.upstream_url = upstream_url
         self.config = env.config(name, server=server)
         self.script = tmp_path / "bank_server.py"
         self.script.write_text(UPSTREAM)
@@ -95,8 +99,9 @@ class Proxy:
         return StdioServerParameters(
             command=sys.executable, cwd=str(REPO),
             args=["-m", "core.cli.main", "mcp", "proxy", "--config", str(self.config),
-                  "--name", "bank", "--wait", str(self.wait), "--progress-every", "0.3", "--",
-                  sys.executable, str(self.script), str(self.log)],
+                  "--name", "bank", "--wait", str(self.wait), "--progress-every", "0.3",
+                  *(["--upstream-url", self.upstream_url] if self.upstream_url else
+                    ["--", sys.executable, str(self.script), str(self.log)])],
             env={"PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/tmp")})
 
     def session(self, fn):
@@ -262,3 +267,50 @@ def test_route_map_is_checked(pair):
     with pytest.raises(InvalidData):
         parse_routes((pair,))
     assert parse_routes(("transfer=payments.transfer",)) == {"transfer": "payments.transfer"}
+
+
+def test_upstream_over_streamable_http(env, tmp_path):  # noqa: F811
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proxy = Proxy(env, tmp_path, "mcp-http", wait=60,
+                  upstream_url=f"http://127.0.0.1:{port}/mcp")
+    proxy.script.write_text(UPSTREAM)
+    upstream = subprocess.Popen([sys.executable, str(proxy.script), str(proxy.log), "--http",
+                                 str(port)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        args = {"amount_minor": 42, "to": "acct-h"}
+
+        async def scenario(s: ClientSession):
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert "foureyes_summary" in tools["transfer"].input_schema["required"]
+            async with anyio.create_task_group() as tg:
+                box = {}
+
+                async def run():
+                    box["out"] = await call(s, "transfer", {**args, "foureyes_summary": SUMMARY})
+                tg.start_soon(run)
+                proposal = await anyio.to_thread.run_sync(env.pending, "mcp.bank.transfer")
+                await anyio.to_thread.run_sync(env.approve, proposal)
+            return box["out"]
+
+        out = proxy.session(scenario)
+        assert not out.is_error and text(out) == "sent 42 to acct-h"
+        assert ran(proxy.log) == [{"tool": "transfer", "args": args}]
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
