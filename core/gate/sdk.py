@@ -162,6 +162,13 @@ class Gate:
         copied or deleted state directory, is refused there), (4) the local ledger agrees.
         """
         outcome, view = self._check(proposal)  # (1)
+        kept = self.ledger.receipt(proposal.hash)
+        if kept is not None and view.receipt is None:
+            # It ran, but the queue never recorded the receipt (a refusal or an outage after
+            # the run): send the signed receipt again, never run again.
+            self._call(self.receipts.record_receipt, proposal.hash, *kept)
+            raise AlreadyExecuted(f"{proposal.hash} was executed earlier; its receipt, which "
+                                  "the queue had not recorded, was sent again")
         if outcome.status == REJECTED:
             raise Rejected(f"{proposal.route} was rejected: {outcome.message}")
         if outcome.status == EXPIRED or self.clock() > proposal.expires_at:
