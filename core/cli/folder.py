@@ -65,7 +65,7 @@ def init(root: Path, policy_path: Path) -> None:
 def gate_init(state: Path, gate_id: str, log_name: str) -> None:
     """Make the gate's private keys (signing, sealing, log) in STATE; print policy lines."""
     made = make_gate_state(state, gate_id, log_name)
-    click.echo("Add to the policy:")
+    click.echo("Add to the policy:", err=True)  # stdout is the TOML alone: `>> policy.toml`
     click.echo(made.policy_lines())
 
 

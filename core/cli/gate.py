@@ -241,7 +241,7 @@ def _run_command(argv: tuple[str, ...], proposal_hash: str):  # noqa: ANN202
         except OSError as e:
             raise CommandFailed(f"cannot run {argv[0]}: {e.strerror or e}") from e
         if done.stdout:
-            click.echo(done.stdout, nl=False)
+            click.echo(done.stdout, nl=not done.stdout.endswith("\n"))
         if done.stderr:
             click.echo(done.stderr, nl=False, err=True)
         if done.returncode != 0:

@@ -73,12 +73,14 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
 
 @log.command("keygen")
 @click.option("--name", required=True, help="The log's origin, e.g. queue.example.com/foureyes")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (0600); keep it outside the data "
+              "directory. Never overwritten.")
 def keygen(name: str, output: Path) -> None:
-    """Make a log signing key (0600) and print the verifier key for the policy."""
+    """Make a log signing key (0600) and print the [[logs]] lines for the policy."""
     from core.log.keyfile import save_log_key
     from core.log.note import LogSigner
 
     signer = LogSigner.generate(name)
     save_log_key(output, signer)
-    click.echo(signer.verifier_key)
+    click.echo(f'[[logs]]\nkey = "{signer.verifier_key}"')

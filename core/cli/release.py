@@ -34,9 +34,12 @@ def sums(directory: Path, files: tuple[str, ...]) -> None:
 @identity_options
 def sign(directory: Path, identity: str, key_file: Path | None) -> None:
     """Sign DIRECTORY/SHA256SUMS with your key (foureyes-release-v1)."""
-    from core.release import sign_release
+    from core.release import SUMS, sign_release
     from core.signing import key_source
 
+    if not (directory / SUMS).is_file():
+        raise click.UsageError(f"{directory} has no {SUMS}: make it first with "
+                               f"`foureyes release sums {directory} FILE...`")
     path = sign_release(directory, identity, key_source(key_file).signer(identity))
     click.echo(f"wrote {path}")
 

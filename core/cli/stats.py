@@ -21,7 +21,7 @@ import click
 from core.errors import InvalidData, TransportError
 
 SERVER_DB = "server.sqlite"
-FOLDER_DB = "gate-state.sqlite"
+FOLDER_DB = "folder-gate.sqlite"
 
 
 def register(group: click.Group) -> None:

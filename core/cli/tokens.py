@@ -62,7 +62,9 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="agent (proposes), gate (claims, records receipts) or auditor (reads "
+              "the log and bundles).")
 @click.option("--identity", required=True, help="agent:NAME, gate:NAME or a person.")
 @_data_option
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False,
@@ -70,9 +72,14 @@ def tokens() -> None:
               help="The policy the server runs (default: the one it last activated).")
 @click.option("--expires-in", default=DEFAULT_TOKEN_LIFETIME, show_default=True,
               help="Lifetime: a number and a unit s, m, h or d.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the token to this new 0600 file instead of printing it; then "
+              "only the token's id is printed (for `tokens revoke`).")
 def create(role: str, identity: str, data_dir: Path, policy_path: Path | None,
-           expires_in: str) -> None:
-    """Create a token and print it once; only its hash is kept."""
+           expires_in: str, output: Path | None) -> None:
+    """Create a token and print it once (or write it to -o FILE); only its hash is kept.
+
+    Hand it to the agent, gate or auditor, who passes it as FOUREYES_TOKEN."""
     from core.policy import Policy
     from core.server.store import ServerStore
 
@@ -89,7 +96,18 @@ def create(role: str, identity: str, data_dir: Path, policy_path: Path | None,
         token = store.create_token(role, identity, lifetime)
     finally:
         store.close()
-    click.echo(f"{role} token for {identity}, valid {expires_in} (shown once):")
+    from core.server.store import TOKEN_ID_CHARS, token_hash
+
+    token_id = token_hash(token)[:TOKEN_ID_CHARS]
+    if output is not None:
+        from core.signing.keyfile import write_private
+
+        write_private(output, token + "\n")
+        click.echo(f"{role} token {token_id} for {identity}, valid {expires_in}, written to "
+                   f"{output}", err=True)
+        click.echo(token_id)
+        return
+    click.echo(f"{role} token {token_id} for {identity}, valid {expires_in} (shown once):")
     click.echo(token)
 
 
@@ -121,7 +139,7 @@ def list_tokens(data_dir: Path, show_all: bool) -> None:
 
 
 @tokens.command("revoke")
-@click.argument("token_id")
+@click.argument("token_id", metavar="ID")
 @_data_option
 def revoke(token_id: str, data_dir: Path) -> None:
     """Revoke a token (or a reviewer session) by the id `tokens list` shows; at once."""
