@@ -29,7 +29,8 @@ def folder() -> None:
 @folder.command("init")
 @click.argument("root", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--policy", "policy_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The policy to copy onto the folder (it needs a gate with a seal_key).")
 def init(root: Path, policy_path: Path) -> None:
     """Create the folder layout and copy the policy (refuses a non-empty foreign folder)."""
     from core.formats.canonical import MAX_DOCUMENT_BYTES

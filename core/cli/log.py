@@ -49,10 +49,15 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
             sys.exit(1)
         outside += [(f"{n} of {len(notes)} in {path.name}", note)
                     for n, note in enumerate(notes, start=1)]
+    from core.errors import TransportError
+
     uri = f"file:{db_path}?mode=ro"
-    db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
-    report = verify_store(db, trusted, outside)
-    replayed = replay_store(db.conn) if is_server_store(db.conn) else None
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
+        report = verify_store(db, trusted, outside)
+        replayed = replay_store(db.conn) if is_server_store(db.conn) else None
+    except sqlite3.Error as e:
+        raise TransportError("storage", f"cannot read {db_path} as a Foureyes log: {e}") from e
     click.echo(f"{report.size} entries, {report.checkpoints} checkpoints checked"
                + ("" if trusted else " (signatures not checked: no --key given)"))
     for problem in report.problems:

@@ -49,7 +49,8 @@ def sign(directory: Path, identity: str, key_file: Path | None) -> None:
 @click.option("--signers", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="release_signers (allowed_signers format).")
-@click.option("--threshold", required=True, type=click.IntRange(min=1))
+@click.option("--threshold", required=True, type=click.IntRange(min=1),
+              help="How many distinct listed signers must have signed.")
 def verify(directory: Path, signers: Path, threshold: int) -> None:
     """Check every file and require THRESHOLD distinct valid signers."""
     from core.release import verify_release

@@ -107,8 +107,11 @@ class HttpQueue(Queue):
             try:
                 err = response.json()
                 code, message = str(err["code"]), str(err["message"])
-            except (ValueError, KeyError, TypeError):
-                code, message = "http", f"HTTP {response.status_code}"
+            except (ValueError, KeyError, TypeError):  # not our JSON: a proxy's page, say
+                code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
+                    response.status_code, "http")
+                message = (f"{self.base_url} answered HTTP {response.status_code} without a "
+                           "Foureyes error (a proxy, or not a Foureyes server?)")
             if response.status_code >= 500:
                 raise TransportError(code, message)
             raise InvalidData(code, message)
