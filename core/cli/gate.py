@@ -62,7 +62,8 @@ def _transport_options(f):  # noqa: ANN001, ANN202
     f = click.option("--gate", "gate_id", default="gate:prod", show_default=True,
                      help="The gate identity whose keys --gate-state holds (folder queues).")(f)
     f = click.option("--gate-state", type=click.Path(file_okay=False, path_type=Path),
-                     help="Gate keys and private state (folder queues).")(f)
+                     help="The gate's keys and private state: needed with --folder, and by "
+                     "`gate run` with either queue.")(f)
     f = click.option("--token", envvar="FOUREYES_TOKEN", show_envvar=True,
                      help="Agent, gate or auditor bearer token (`foureyes tokens create`); "
                      "better set FOUREYES_TOKEN than put it on the command line.")(f)
