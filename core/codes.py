@@ -137,13 +137,13 @@ _ALL: tuple[Code, ...] = (
     Code("inclusion", "A log entry is not proven in the checkpoint, or a needed one is "
          "missing.", "The log does not prove this record.", 422),
     Code("decision_left_out", "The bundle's log records a decision on this proposal whose "
-         "file the bundle leaves out (SPEC §8).", "The bundle hides a recorded decision.", 422),
+         "file the bundle leaves out.", "The bundle hides a recorded decision.", 422),
     Code("second_execution", "The bundle's log records more than one receipt for this "
-         "proposal, or another receipt than the bundle's (SPEC §8).",
+         "proposal, or another receipt than the bundle's.",
          "The record shows a second execution.", 422),
     Code("receipt_left_out", "The bundle's log records a receipt for this proposal but the "
-         "bundle holds none (SPEC §8).", "The bundle hides a recorded execution.", 422),
-    Code("archive", "The bundle zip breaks SPEC §8's layout or limits.",
+         "bundle holds none.", "The bundle hides a recorded execution.", 422),
+    Code("archive", "The bundle zip breaks the bundle layout or its limits.",
          "The bundle file is damaged or not laid out as a bundle.", 422),
     Code("not_a_bundle", "The file is missing or not a zip.", "That is not a bundle file.",
          400),

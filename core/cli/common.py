@@ -79,7 +79,9 @@ def resolve_id(queue, text: str):  # noqa: ANN001, ANN201 - Queue, ProposalView
     if len(wanted) < 8:
         raise InvalidData("not_found", "give at least 8 hex characters of the proposal hash")
     matches = [v for v in queue.list_proposals() if v.hash[7:].startswith(wanted)]
-    if len(matches) != 1:
+    if not matches:
+        raise InvalidData("not_found", f"no proposal you can see matches {text!r}")
+    if len(matches) > 1:
         raise InvalidData("not_found", f"{len(matches)} proposals match {text!r}; give more "
                           "characters")
     return matches[0]

@@ -27,6 +27,12 @@ _data_option = click.option("--data", "data_dir", required=True,
                             help="The server's data directory.")
 
 
+_existing_data_option = click.option("--data", "data_dir", required=True,
+                                     type=click.Path(exists=True, file_okay=False,
+                                                     path_type=Path),
+                                     help="The server's data directory.")
+
+
 def register(group: click.Group) -> None:
     group.add_command(tokens)
 
@@ -118,7 +124,7 @@ def _when(t: float | None) -> str:
 
 
 @tokens.command("list")
-@_data_option
+@_existing_data_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired and revoked tokens.")
 def list_tokens(data_dir: Path, show_all: bool) -> None:
     """List tokens and reviewer sessions by id; never their secrets."""
@@ -140,7 +146,7 @@ def list_tokens(data_dir: Path, show_all: bool) -> None:
 
 @tokens.command("revoke")
 @click.argument("token_id", metavar="ID")
-@_data_option
+@_existing_data_option
 def revoke(token_id: str, data_dir: Path) -> None:
     """Revoke a token (or a reviewer session) by the id `tokens list` shows; at once."""
     from core.server.store import ServerStore
