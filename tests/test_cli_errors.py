@@ -194,6 +194,7 @@ def test_app_demo_without_a_display(deploy):
     (("keys", "new", "--identity", "Bob@x", "--key-file", "k"), FAILED, "identity"),
     (("init", "garbage.toml"), USAGE, "is a file"),
     (("init", "d"), USAGE, "not empty"),
+    (("init", "fresh", "--log-name", "has space"), FAILED, ""),
     (("propose", "--folder", "d", "--gate-state", "d/reviewers", "--route", "a", "--params",
       "{}", "--summary", "{}", "--requester", "dave@example.com"), FAILED, "gate"),
     (("propose", "--server", "http://127.0.0.1:9", "--token", "x", "--route", "a",
@@ -208,6 +209,7 @@ def test_app_demo_without_a_display(deploy):
 def test_bad_files_and_bad_input(deploy, args, code, words):
     (deploy / "garbage.toml").write_bytes(b"\x00\xff not toml [[[")
     one_line_error(run(*args, cwd=deploy), code, words)
+    assert not (deploy / "fresh").exists()  # a refused init makes nothing
 
 
 def _leaves(cmd: click.Command, path: tuple[str, ...] = ()):

@@ -144,6 +144,7 @@ def init(directory: Path, transport: str, name: str, port: int, log_name: str) -
         raise click.BadParameter("a plain name without quotes", param_hint="--name")
     from core.cli.folder import make_gate_state
 
+    LogSigner.generate(log_name)  # a bad --log-name fails here, before anything is made
     _private_dir(directory)
     made = Made(directory, transport, port)
     reviewers = _private_dir(directory / "reviewers")
