@@ -93,6 +93,11 @@ class HealthOut(BaseModel):
     policy: str
 
 
+class WhoamiOut(BaseModel):
+    role: str = Field(description="reviewer, agent, gate or auditor")
+    identity: str = Field(description="the identity the token or session stands for")
+
+
 class ChallengeOut(BaseModel):
     challenge: str = Field(description="foureyes-login, host, identity, nonce; one per line")
     namespace: str
@@ -327,6 +332,11 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
              responses=_body("application/toml", "the active policy file, byte for byte"))
     def policy() -> Response:
         return Response(service.policy.raw, media_type="application/toml")
+
+    @app.get("/v1/whoami", tags=["auth"])
+    def whoami(who: Caller = Who) -> WhoamiOut:
+        """Who the server takes the caller to be: `foureyes propose` proposes as this agent."""
+        return WhoamiOut(role=who.role, identity=who.identity)
 
     @app.post("/v1/login/challenge", tags=["auth"])
     def challenge(body: ChallengeIn) -> ChallengeOut:
