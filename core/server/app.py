@@ -394,7 +394,7 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
                                                       body.receipt.encode(), body.signature))
 
     @app.get("/v1/proposals/{proposal_hash}/bundle", tags=["bundles"], response_class=Response,
-             responses=_body("application/zip", "the proof bundle (SPEC §8)"))
+             responses=_body("application/zip", "the proof bundle (docs/formats.md)"))
     def bundle(proposal_hash: str, who: Caller = Who) -> Response:
         return Response(service.bundle(who, proposal_hash), media_type="application/zip")
 
@@ -408,7 +408,7 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
     position = {"ge": 0, "le": MAX_POSITION}
 
     @app.get("/v1/log/checkpoint", tags=["log"], response_class=Response,
-             responses=_body("text/plain", "the latest signed checkpoint (SPEC §7)"))
+             responses=_body("text/plain", "the latest signed checkpoint (a C2SP signed note)"))
     def checkpoint(_who: Caller = Reader) -> Response:
         return Response(service.store.log.latest_checkpoint() or "", media_type="text/plain")
 
