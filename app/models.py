@@ -1,4 +1,4 @@
-"""The queue as a Qt model, and the proxy that filters it.
+"""The queue as a Qt model (sorting and filtering itself), and the proxy the table uses.
 
 Blind review is enforced here too, not only by the queue: while this reviewer has not
 decided, no role of any index carries another reviewer's verdict or even a hint that one
@@ -7,14 +7,16 @@ for the default delegate, which paints plain text; nothing here is ever a toolti
 Qt renders tooltips as rich text when they look like HTML.
 
 Scale (10,000 rows): everything a row shows, sorts or filters on is computed once per sync,
-on the worker, into a `Row` (`build_rows`); `data()` only looks values up. The model sorts
-itself (a Python sort over precomputed keys, then one `layoutChanged`), because a proxy
-sort calls `data()` from C++ for every comparison; the proxy only filters, on a precomputed
-lower-case haystack. Filtering happens here too, in one Python pass over the haystacks: a
-`filterAcceptsRow` override costs a C++-to-Python call per row per keystroke, so the proxy
-stays a plain pass-through (its C++ default accepts every row). A sync is applied as inserts, removals and changed rows, never a reset
-once rows are shown, so selection and scroll position stay. The countdown repaints only the
-visible time cells (`app.views.queue_view`); the model emits nothing once a second.
+on the worker, into a `Row` (`build_rows`, reusing unchanged rows), and the sync's diff is
+planned there too (`plan_sync`); `data()` only looks values up. The model sorts itself (a
+Python sort over precomputed keys, then one `layoutChanged`) and filters itself (one Python
+pass over lower-case haystacks, then a reset of the shown rows): a proxy sort or a
+`filterAcceptsRow` override calls back from C++ into Python per comparison or per row, so
+the `QSortFilterProxyModel` stays a pass-through. With no filter on, a sync is applied as
+removals, changed rows and block insertions, never a reset, so selection and scroll position
+stay; with a filter on it resets the shown rows and the view puts the selection back. The
+countdown repaints only the visible time cells (`app.views.queue_view`); the model emits
+nothing once a second.
 """
 
 from __future__ import annotations

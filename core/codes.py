@@ -137,13 +137,13 @@ _ALL: tuple[Code, ...] = (
     Code("inclusion", "A log entry is not proven in the checkpoint, or a needed one is "
          "missing.", "The log does not prove this record.", 422),
     Code("decision_left_out", "The bundle's log records a decision on this proposal whose "
-         "file the bundle leaves out (SPEC §8).", "The bundle hides a recorded decision.", 422),
+         "file the bundle leaves out.", "The bundle hides a recorded decision.", 422),
     Code("second_execution", "The bundle's log records more than one receipt for this "
-         "proposal, or another receipt than the bundle's (SPEC §8).",
+         "proposal, or another receipt than the bundle's.",
          "The record shows a second execution.", 422),
     Code("receipt_left_out", "The bundle's log records a receipt for this proposal but the "
-         "bundle holds none (SPEC §8).", "The bundle hides a recorded execution.", 422),
-    Code("archive", "The bundle zip breaks SPEC §8's layout or limits.",
+         "bundle holds none.", "The bundle hides a recorded execution.", 422),
+    Code("archive", "The bundle zip breaks the bundle layout or its limits.",
          "The bundle file is damaged or not laid out as a bundle.", 422),
     Code("not_a_bundle", "The file is missing or not a zip.", "That is not a bundle file.",
          400),
@@ -196,6 +196,40 @@ _ALL: tuple[Code, ...] = (
          "A release file is missing.", 422),
     Code("file_mismatch", "A release file's hash differs from SHA256SUMS.",
          "A release file does not match its checksum.", 422),
+    # --- integrations (MCP proxy, exec, decorator, hooks)
+    Code("config", "An integration's configuration (gate config file, options or "
+         "environment) is invalid or incomplete.",
+         "The Foureyes gate configuration is invalid; nothing was proposed or run.", 400),
+    Code("upstream", "The gated tool (an upstream MCP server or a command) is gone or could "
+         "not be started.", "The tool behind the gate is not available; nothing ran.", 502),
+    Code("summary", "A gated call lacks the summary reviewers read (title, why, blast "
+         "radius, reversibility), or it is malformed.",
+         "Fill in foureyes_summary (title, why, blast_radius, reversibility) so reviewers "
+         "know what they approve.", 422),
+    Code("unknown_key", "A release signature's key is not in release_signers.",
+         "A release signature is by a key the release signers file does not list.", 422),
+    Code("namespace_not_allowed", "A release signature's key is in release_signers, but "
+         "its namespaces= option does not allow foureyes-release-v1.",
+         "That signer's key is listed, but not for signing releases.", 422),
+    Code("invalid_signature", "A release signature does not verify.",
+         "A release signature does not verify.", 422),
+    Code("wrong_identity", "A release signature file names another signer than the key's.",
+         "A release signature is filed under another signer's name.", 422),
+    Code("duplicate_signer", "One release signer signed more than once (counted once).",
+         "A release signer signed twice; it counts once.", 422),
+    # --- operating the CLI and the server
+    Code("log_key", "The server's log key is not listed in the policy's [[logs]].",
+         "The log key is not in the policy, so its checkpoints would never count.", 400),
+    Code("address_in_use", "The server cannot listen on the address and port asked for.",
+         "That address or port is already in use.", 503),
+    Code("tls", "The TLS certificate or key cannot be used.",
+         "The TLS certificate or key cannot be used.", 400),
+    Code("no_display", "The desktop app was asked for but no display is available.",
+         "There is no display to open the app on.", 503),
+    Code("failed", "The command a gate executed failed; its receipt records the failure.",
+         "The action ran and failed; it will not run again.", 422),
+    Code("internal", "An unexpected error inside Foureyes (a bug).",
+         "Something unexpected went wrong inside Foureyes.", 500),
 )
 
 REGISTRY: dict[str, Code] = {c.name: c for c in _ALL}

@@ -5,6 +5,7 @@ never enough for an installer to count.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -63,8 +64,10 @@ def write_sums(directory: Path, names: list[str]) -> Path:
     return path
 
 
-def parse_signers(data: bytes) -> dict[PublicKey, str]:
-    """allowed_signers lines → key → identity; one key under two names is refused."""
+def parse_signers(data: bytes, excluded: dict[PublicKey, str] | None = None
+                  ) -> dict[PublicKey, str]:
+    """allowed_signers lines → key → identity; one key under two names is refused.
+    Keys whose namespaces= leaves out releases go to ``excluded``, to be named as such."""
     if len(data) > MAX_SIGNERS_BYTES:
         raise InvalidData("signers", "release_signers is too large")
     roster: dict[PublicKey, str] = {}
@@ -76,7 +79,11 @@ def parse_signers(data: bytes) -> dict[PublicKey, str]:
         who = parts[0]
         rest = parts[1:]
         if rest and rest[0].startswith("namespaces="):
-            if RELEASE_NAMESPACE not in rest[0]:
+            allowed = rest[0].removeprefix("namespaces=").strip('"').split(",")
+            if RELEASE_NAMESPACE not in allowed:
+                if excluded is not None and len(rest) >= 3:
+                    with contextlib.suppress(InvalidData):
+                        excluded[PublicKey.from_openssh(f"{rest[1]} {rest[2]}")] = who
                 continue  # this key may not sign releases
             rest = rest[1:]
         if len(rest) < 2:
@@ -119,7 +126,8 @@ def verify_release(directory: Path, signers_file: Path, threshold: int) -> Relea
     if threshold < 1:
         raise InvalidData("threshold", "the threshold must be at least 1")
     report = ReleaseReport(threshold)
-    roster = parse_signers(signers_file.read_bytes())
+    excluded: dict[PublicKey, str] = {}
+    roster = parse_signers(signers_file.read_bytes(), excluded)
     try:
         sums_bytes = (directory / SUMS).read_bytes()
         sums = parse_sums(sums_bytes)
@@ -141,7 +149,11 @@ def verify_release(directory: Path, signers_file: Path, threshold: int) -> Relea
             report.problems.append(("invalid_signature", f"{sig_path.name}: {e.message}"))
             continue
         who = roster.get(key)
-        if who is None:
+        if who is None and key in excluded:
+            report.problems.append(("namespace_not_allowed", f"{sig_path.name} is signed by "
+                                    f"{excluded[key]}'s key, but release_signers does not "
+                                    f"allow it the namespace {RELEASE_NAMESPACE}"))
+        elif who is None:
             report.problems.append(("unknown_key", f"{sig_path.name} is signed by "
                                     f"{key.fingerprint}, which is not in release_signers"))
         elif who != claimed:

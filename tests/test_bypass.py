@@ -307,3 +307,31 @@ def test_a_deleted_reject_and_a_forced_status_are_caught_by_the_gate(server, tmp
         gate.execute(p, lambda params: ran.append(params))
     assert "audit log disagrees" in e.value.message
     assert ran == []
+
+
+def test_a_receipt_lost_after_the_run_is_sent_again_never_run_again(server, tmp_path):
+    """The gate ran the action, then the queue was unreachable for the receipt: the next
+    attempt sends the kept receipt and does not run the action a second time."""
+    from core.errors import TransportError
+    from core.gate import AlreadyExecuted, QueueUnreachable
+
+    gate = _gate(server, tmp_path)
+    p = gate.propose("payments.transfer", {"amount_minor": 120000, "currency": "USD",
+                                           "to": "acct-991"}, SUMMARY, requester=REQUESTER)
+    _decide(server, BOB, p)
+    _decide(server, CAROL, p)
+    real = gate.receipts.record_receipt
+
+    def outage(*args):
+        raise TransportError("unreachable", "connection refused")
+
+    gate.receipts.record_receipt = outage
+    runs = []
+    with pytest.raises(QueueUnreachable):
+        gate.execute(p, lambda params: runs.append(params))
+    assert server.gate().get_proposal(p.hash).status == "approved"  # claimed, no receipt
+    gate.receipts.record_receipt = real
+    with pytest.raises(AlreadyExecuted):
+        gate.execute(p, lambda params: runs.append(params))
+    assert len(runs) == 1
+    assert server.gate().get_proposal(p.hash).status == "executed"

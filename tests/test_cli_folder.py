@@ -39,7 +39,7 @@ def test_folder_walkthrough(tmp_path, monkeypatch):
     gate = ["--folder", usb, "--gate-state", str(tmp_path / "gate")]
     proposal = ok("propose", *gate, "--route", "payments.transfer", "--params",
                   '{"amount_minor":120000,"currency":"USD","to":"acct-991"}', "--summary",
-                  SUMMARY, "--requester", "alice@example.com").strip()
+                  SUMMARY, "--requester", "alice@example.com").strip().splitlines()[-1]
     short = proposal[7:19]
     from tests.test_cli_flow import fingerprint
 

@@ -20,7 +20,7 @@ from core.errors import InvalidData
 from core.queue.http import HttpQueue
 from core.sample import AGENT, SampleWorld
 from core.signing import Signer
-from tests.server_fixtures import LISTEN, Server, cli
+from tests.server_fixtures import Server, cli
 
 BOB, CAROL, DAVE, ALICE = ("bob@example.com", "carol@example.com", "dave@example.com",
                            "alice@example.com")
@@ -396,30 +396,22 @@ def test_data_directory_and_database_files_are_private(server):
 
 
 def test_the_log_key_is_made_outside_the_data_directory(tmp_path, world):
+    """First start makes the log key beside DATA, then refuses to run until the policy
+    lists it (checkpoints under an unlisted key would never count), writing no data."""
     root = tmp_path / "s"
     root.mkdir()
     (root / "policy.toml").write_bytes(world.policy_bytes())
     data = root / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli.main", "serve", "--policy",
-                             str(root / "policy.toml"), "--data", str(data), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if LISTEN.search(line):
-                break
-        assert any(LISTEN.search(ln) for ln in lines), "".join(lines)
-        assert not (data / "log.key").exists()
-        assert [p.name for p in data.iterdir() if "key" in p.name] == []
-        made = [ln for ln in lines if "log key" in ln.lower()]
-        assert made, "".join(lines)
-        key_files = list(root.glob("*.key"))
-        assert len(key_files) == 1
-        assert stat.S_IMODE(os.stat(key_files[0]).st_mode) == 0o600
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    out = subprocess.run([sys.executable, "-m", "core.cli.main", "serve", "--policy",
+                          str(root / "policy.toml"), "--data", str(data), "--port", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "log key" in out.stdout.lower() and "[[logs]]" in out.stdout
+    assert "log_key" in out.stderr
+    assert not data.exists()
+    key_files = list(root.glob("*.key"))
+    assert len(key_files) == 1
+    assert stat.S_IMODE(os.stat(key_files[0]).st_mode) == 0o600
 
 
 def test_a_log_key_inside_the_data_directory_is_refused(tmp_path, world):

@@ -9,9 +9,9 @@ The reason is stored verbatim, and must be a real one: at least MIN_REASON_WORDS
 MIN_REASON_CHARS characters (the app's settings may raise these, never lower them). Every
 approval needs the first characters of the action fingerprint typed back, so a reviewer
 confirms the exact action rather than a habit: the agent's `reversibility` is its own
-unverified claim, and the policy has no setting for this (SPEC §3 allows no new keys). `core.review.precheck`
-runs before anything is signed (refusing self-review, a reviewer not in the roster, an
-expired proposal), and again with the real key on the worker.
+unverified claim, and the policy has no setting for this (SPEC §3 allows no new keys).
+`core.review.precheck` runs before anything is signed (refusing self-review, a reviewer not
+in the roster, an expired proposal), and again with the real key on the worker.
 
 Signing and submitting run on the queue's worker with a busy state. A transport failure
 keeps the signed decision and offers Retry, which resends the very same bytes; a refusal
@@ -149,7 +149,8 @@ class DecideDialog(QDialog):
         self.warning = plain_label(name="Character warning")
         if flagged:
             text = ("⚠ What you are signing contains hidden, look-alike or line-break "
-                    "characters (shown as ⟦…⟧ markers above): " + "; ".join(dict.fromkeys(flagged)))
+                    "characters (shown as ⟦…⟧ markers above): "
+                    + "; ".join(dict.fromkeys(flagged)))
             self.warning.setText(text)
             self.warning.setAccessibleName(text)
             self.warning.setStyleSheet(f"color: {bad}; font-weight: bold;")

@@ -153,8 +153,9 @@ class DecisionCard(QWidget):
         # What is signed comes first and largest; the agent's own words come after, smaller.
         self.char_banner = plain_label(name="Hidden characters warning")
         details.addWidget(self.char_banner)
-        self.headline_caption = plain_label("The signed action: exactly what runs if the quorum is met",
-                                            name="Signed action caption")
+        self.headline_caption = plain_label(
+            "The signed action: exactly what runs if the quorum is met",
+            name="Signed action caption")
         self.headline = PlainValue(name="Signed action: route, recipient and amount")
         font = self.headline.font()
         font.setBold(True)

@@ -194,7 +194,7 @@ def read_members(data: bytes) -> dict[str, bytes]:
         if name.startswith("/") or "\\" in name or ".." in name.split("/") or name.endswith("/"):
             raise _archive_error(f"entry {name!r} is a directory or an unsafe path")
         if name not in FIXED_NAMES and not DECISION_NAME.fullmatch(name):
-            raise _archive_error(f"entry {name!r} is not one SPEC §8 allows")
+            raise _archive_error(f"entry {name!r} is not one a bundle may hold")
         kind = stat.S_IFMT(info.external_attr >> 16)
         if kind not in (0, stat.S_IFREG):
             raise _archive_error(f"entry {name!r} is a link or special file")

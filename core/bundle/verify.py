@@ -156,7 +156,7 @@ def verify_bundle_file(path: Path, trust: Trust | None,
 
 def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Report) -> None:
     members = read_members(data)  # (1)
-    report.add("archive", True, f"{len(members)} entries, all allowed by SPEC §8")
+    report.add("archive", True, f"{len(members)} entries, all allowed in a bundle")
 
     proposal = Proposal.from_bytes(members["proposal.json"])  # (2)
     report.proposal = proposal

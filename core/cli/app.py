@@ -23,7 +23,17 @@ def register(group: click.Group) -> None:
 def app_command(bundle: Path | None, demo: bool) -> None:
     """Open the desktop app; with FILE.foureyes, verify that bundle in the auditor view."""
     import importlib
+    import os
 
+    from core.errors import TransportError
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if sys.platform.startswith("linux") and not platform and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        # Qt would abort the whole process with a message about plugins; say it plainly.
+        raise TransportError("no_display", "the desktop app needs a display: run it in a "
+                             "desktop session (or over ssh -X); on a server use the "
+                             "terminal commands (`foureyes review list`, `foureyes decide`)")
     try:
         # The GUI is an optional front end over core; core itself never depends on it.
         main = importlib.import_module("app.main").main

@@ -30,7 +30,11 @@ def identity_options(f: F) -> F:
 
 
 def queue_options(f: F) -> F:
-    """`--server URL | --folder DIR`: which queue to talk to."""
+    """`--server URL [--ca PEM] | --folder DIR`: which queue to talk to."""
+    f = click.option("--ca", type=click.Path(exists=True, dir_okay=False), default=None,
+                     envvar="FOUREYES_CA",
+                     help="PEM file of the CA that signed the server's TLS certificate "
+                     "(a private CA); env FOUREYES_CA.")(f)
     f = click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
                      default=None, help="A shared-folder queue (network share or USB stick).")(f)
     f = click.option("--server", metavar="URL", default=None,
@@ -52,7 +56,7 @@ def state_dir() -> Path:
 
 
 def reviewer_queue(server: str | None, folder: Path | None, identity: str,
-                   key_file: Path | None):  # noqa: ANN201 - a Queue
+                   key_file: Path | None, ca: str | None = None):  # noqa: ANN201 - a Queue
     """The queue a reviewer talks to, logged in with their own key."""
     from core.signing import key_source
 
@@ -61,7 +65,7 @@ def reviewer_queue(server: str | None, folder: Path | None, identity: str,
     if server is not None:
         from core.queue.http import HttpQueue
 
-        return HttpQueue(server, identity=identity, signer=signer), signer
+        return HttpQueue(server, identity=identity, signer=signer, ca=ca), signer
     from core.queue.folder import FolderQueue
 
     return FolderQueue(folder, role="reviewer", identity=identity, state_dir=state_dir()), signer
@@ -75,7 +79,9 @@ def resolve_id(queue, text: str):  # noqa: ANN001, ANN201 - Queue, ProposalView
     if len(wanted) < 8:
         raise InvalidData("not_found", "give at least 8 hex characters of the proposal hash")
     matches = [v for v in queue.list_proposals() if v.hash[7:].startswith(wanted)]
-    if len(matches) != 1:
+    if not matches:
+        raise InvalidData("not_found", f"no proposal you can see matches {text!r}")
+    if len(matches) > 1:
         raise InvalidData("not_found", f"{len(matches)} proposals match {text!r}; give more "
                           "characters")
     return matches[0]

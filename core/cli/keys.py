@@ -11,6 +11,7 @@ from core.formats.fields import identity as check_identity
 from core.signing import allowed_signers_line, key_source
 
 NAMESPACES = ("foureyes-decision-v1", "foureyes-login-v1")
+ALL_NAMESPACES = (*NAMESPACES, "foureyes-receipt-v1", "foureyes-release-v1")
 
 
 def register(group: click.Group) -> None:
@@ -49,10 +50,15 @@ def show(identity: str, key_file: Path | None) -> None:
 
 @keys.command("export")
 @identity_options
-def export(identity: str, key_file: Path | None) -> None:
-    """Print an allowed_signers line to hand to the security team."""
+@click.option("--namespace", "namespaces", multiple=True,
+              type=click.Choice(ALL_NAMESPACES),
+              help="Namespace the line allows (repeatable). Default: decisions and login, "
+              "for the security team's policy; foureyes-release-v1 gives a "
+              "release_signers line.")
+def export(identity: str, key_file: Path | None, namespaces: tuple[str, ...]) -> None:
+    """Print an allowed_signers line to hand to the security team (or release team)."""
     key = key_source(key_file).public_key(identity)
-    click.echo(allowed_signers_line(identity, key, NAMESPACES))
+    click.echo(allowed_signers_line(identity, key, namespaces or NAMESPACES))
 
 
 @keys.command("rotate")

@@ -49,10 +49,15 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
             sys.exit(1)
         outside += [(f"{n} of {len(notes)} in {path.name}", note)
                     for n, note in enumerate(notes, start=1)]
+    from core.errors import TransportError
+
     uri = f"file:{db_path}?mode=ro"
-    db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
-    report = verify_store(db, trusted, outside)
-    replayed = replay_store(db.conn) if is_server_store(db.conn) else None
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(uri, uri=True))
+        report = verify_store(db, trusted, outside)
+        replayed = replay_store(db.conn) if is_server_store(db.conn) else None
+    except sqlite3.Error as e:
+        raise TransportError("storage", f"cannot read {db_path} as a Foureyes log: {e}") from e
     click.echo(f"{report.size} entries, {report.checkpoints} checkpoints checked"
                + ("" if trusted else " (signatures not checked: no --key given)"))
     for problem in report.problems:
@@ -73,12 +78,14 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
 
 @log.command("keygen")
 @click.option("--name", required=True, help="The log's origin, e.g. queue.example.com/foureyes")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (0600); keep it outside the data "
+              "directory. Never overwritten.")
 def keygen(name: str, output: Path) -> None:
-    """Make a log signing key (0600) and print the verifier key for the policy."""
+    """Make a log signing key (0600) and print the [[logs]] lines for the policy."""
     from core.log.keyfile import save_log_key
     from core.log.note import LogSigner
 
     signer = LogSigner.generate(name)
     save_log_key(output, signer)
-    click.echo(signer.verifier_key)
+    click.echo(f'[[logs]]\nkey = "{signer.verifier_key}"')

@@ -28,6 +28,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.app",
     "core.cli.release",
     "core.cli.demo",
+    "core.cli.mcp",
+    "core.cli.exec",
+    "core.cli.hook",
+    "core.cli.init",
+    "core.cli.stats",
 )
 
 
@@ -56,6 +61,17 @@ def main(argv: list[str] | None = None) -> None:
     except FoureyesError as e:
         click.echo(f"error: {e.diagnostics()}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except OSError as e:  # a file or socket problem the command did not expect
+        click.echo(f"error: [storage] {e.strerror or e}"
+                   + (f": {e.filename}" if e.filename else ""), err=True)
+        sys.exit(1)
+    except Exception as e:  # never a traceback to a person
+        click.echo(f"error: [internal] {type(e).__name__}: {e} (please report this)",
+                   err=True)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

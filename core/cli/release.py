@@ -34,9 +34,12 @@ def sums(directory: Path, files: tuple[str, ...]) -> None:
 @identity_options
 def sign(directory: Path, identity: str, key_file: Path | None) -> None:
     """Sign DIRECTORY/SHA256SUMS with your key (foureyes-release-v1)."""
-    from core.release import sign_release
+    from core.release import SUMS, sign_release
     from core.signing import key_source
 
+    if not (directory / SUMS).is_file():
+        raise click.UsageError(f"{directory} has no {SUMS}: make it first with "
+                               f"`foureyes release sums {directory} FILE...`")
     path = sign_release(directory, identity, key_source(key_file).signer(identity))
     click.echo(f"wrote {path}")
 
@@ -46,7 +49,8 @@ def sign(directory: Path, identity: str, key_file: Path | None) -> None:
 @click.option("--signers", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="release_signers (allowed_signers format).")
-@click.option("--threshold", required=True, type=click.IntRange(min=1))
+@click.option("--threshold", required=True, type=click.IntRange(min=1),
+              help="How many distinct listed signers must have signed.")
 def verify(directory: Path, signers: Path, threshold: int) -> None:
     """Check every file and require THRESHOLD distinct valid signers."""
     from core.release import verify_release

@@ -26,9 +26,10 @@ def review() -> None:
 @review.command("list")
 @queue_options
 @identity_options
-def list_(server: str | None, folder: Path | None, identity: str, key_file: Path | None) -> None:
+def list_(server: str | None, folder: Path | None, ca: str | None, identity: str,
+          key_file: Path | None) -> None:
     """Proposals you may see, newest first."""
-    queue, _ = reviewer_queue(server, folder, identity, key_file)
+    queue, _ = reviewer_queue(server, folder, identity, key_file, ca)
     views = queue.list_proposals()
     for problem in getattr(queue, "problems", []):
         click.echo(f"warning: {problem.name}: {problem.message}", err=True)
@@ -48,13 +49,13 @@ def render_title(p) -> str:  # noqa: ANN001
 
 
 @review.command("show")
-@click.argument("proposal_id")
+@click.argument("proposal_id", metavar="ID")
 @queue_options
 @identity_options
-def show(proposal_id: str, server: str | None, folder: Path | None, identity: str,
-         key_file: Path | None) -> None:
+def show(proposal_id: str, server: str | None, folder: Path | None, ca: str | None,
+         identity: str, key_file: Path | None) -> None:
     """Everything about one proposal, as plain text with hidden characters made visible."""
-    queue, _ = reviewer_queue(server, folder, identity, key_file)
+    queue, _ = reviewer_queue(server, folder, identity, key_file, ca)
     view = resolve_id(queue, proposal_id)
     policy = Policy.from_bytes(queue.policy_bytes())
     click.echo(render_proposal(view, policy, now_utc()))
@@ -77,7 +78,7 @@ def fingerprint(proposal) -> str:  # noqa: ANN001 - Proposal
 @queue_options
 @identity_options
 def decide(proposal_id: str, approve: bool, reject: bool, reason: str, checked: str | None,
-           server: str | None, folder: Path | None, identity: str,
+           server: str | None, folder: Path | None, ca: str | None, identity: str,
            key_file: Path | None) -> None:
     """Sign and submit ONE decision on one proposal.
 
@@ -88,7 +89,7 @@ def decide(proposal_id: str, approve: bool, reject: bool, reason: str, checked: 
     if approve == reject:
         raise click.UsageError("say exactly one of --approve or --reject")
     verdict = "approve" if approve else "reject"
-    queue, signer = reviewer_queue(server, folder, identity, key_file)
+    queue, signer = reviewer_queue(server, folder, identity, key_file, ca)
     view = resolve_id(queue, proposal_id)
     if approve:
         expected = fingerprint(view.proposal)

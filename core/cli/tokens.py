@@ -27,6 +27,12 @@ _data_option = click.option("--data", "data_dir", required=True,
                             help="The server's data directory.")
 
 
+_existing_data_option = click.option("--data", "data_dir", required=True,
+                                     type=click.Path(exists=True, file_okay=False,
+                                                     path_type=Path),
+                                     help="The server's data directory.")
+
+
 def register(group: click.Group) -> None:
     group.add_command(tokens)
 
@@ -62,7 +68,9 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="agent (proposes), gate (claims, records receipts) or auditor (reads "
+              "the log and bundles).")
 @click.option("--identity", required=True, help="agent:NAME, gate:NAME or a person.")
 @_data_option
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False,
@@ -70,9 +78,14 @@ def tokens() -> None:
               help="The policy the server runs (default: the one it last activated).")
 @click.option("--expires-in", default=DEFAULT_TOKEN_LIFETIME, show_default=True,
               help="Lifetime: a number and a unit s, m, h or d.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the token to this new 0600 file instead of printing it; then "
+              "only the token's id is printed (for `tokens revoke`).")
 def create(role: str, identity: str, data_dir: Path, policy_path: Path | None,
-           expires_in: str) -> None:
-    """Create a token and print it once; only its hash is kept."""
+           expires_in: str, output: Path | None) -> None:
+    """Create a token and print it once (or write it to -o FILE); only its hash is kept.
+
+    Hand it to the agent, gate or auditor, who passes it as FOUREYES_TOKEN."""
     from core.policy import Policy
     from core.server.store import ServerStore
 
@@ -89,7 +102,18 @@ def create(role: str, identity: str, data_dir: Path, policy_path: Path | None,
         token = store.create_token(role, identity, lifetime)
     finally:
         store.close()
-    click.echo(f"{role} token for {identity}, valid {expires_in} (shown once):")
+    from core.server.store import TOKEN_ID_CHARS, token_hash
+
+    token_id = token_hash(token)[:TOKEN_ID_CHARS]
+    if output is not None:
+        from core.signing.keyfile import write_private
+
+        write_private(output, token + "\n")
+        click.echo(f"{role} token {token_id} for {identity}, valid {expires_in}, written to "
+                   f"{output}", err=True)
+        click.echo(token_id)
+        return
+    click.echo(f"{role} token {token_id} for {identity}, valid {expires_in} (shown once):")
     click.echo(token)
 
 
@@ -100,7 +124,7 @@ def _when(t: float | None) -> str:
 
 
 @tokens.command("list")
-@_data_option
+@_existing_data_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired and revoked tokens.")
 def list_tokens(data_dir: Path, show_all: bool) -> None:
     """List tokens and reviewer sessions by id; never their secrets."""
@@ -121,8 +145,8 @@ def list_tokens(data_dir: Path, show_all: bool) -> None:
 
 
 @tokens.command("revoke")
-@click.argument("token_id")
-@_data_option
+@click.argument("token_id", metavar="ID")
+@_existing_data_option
 def revoke(token_id: str, data_dir: Path) -> None:
     """Revoke a token (or a reviewer session) by the id `tokens list` shows; at once."""
     from core.server.store import ServerStore

@@ -56,6 +56,21 @@ POLL_SLICE = 30.0  # one long-poll request waits at most this long
 
 
 @dataclass(frozen=True)
+class Executed:
+    """What an ``execute`` callable may return to shape its receipt (SPEC §6).
+
+    ``value`` goes back to the caller; ``succeeded`` False records outcome "failed" (a tool
+    that answered with an error, a command that exited non-zero); ``result`` is a small JSON
+    value for the receipt's `result` field, such as ``{"sha256": "<hex>", "exit_status": 0}``.
+    Any other return value is recorded as outcome "succeeded" with result null, as before.
+    """
+
+    value: Any
+    succeeded: bool = True
+    result: Any = None
+
+
+@dataclass(frozen=True)
 class RunResult:
     proposal: Proposal
     value: Any
@@ -147,6 +162,13 @@ class Gate:
         copied or deleted state directory, is refused there), (4) the local ledger agrees.
         """
         outcome, view = self._check(proposal)  # (1)
+        kept = self.ledger.receipt(proposal.hash)
+        if kept is not None and view.receipt is None:
+            # It ran, but the queue never recorded the receipt (a refusal or an outage after
+            # the run): send the signed receipt again, never run again.
+            self._call(self.receipts.record_receipt, proposal.hash, *kept)
+            raise AlreadyExecuted(f"{proposal.hash} was executed earlier; its receipt, which "
+                                  "the queue had not recorded, was sent again")
         if outcome.status == REJECTED:
             raise Rejected(f"{proposal.route} was rejected: {outcome.message}")
         if outcome.status == EXPIRED or self.clock() > proposal.expires_at:
@@ -178,21 +200,25 @@ class Gate:
         params = json.loads(proposal.action_bytes)["params"]  # fresh copy of the signed bytes
         try:
             value = execute(params)
-            result_outcome = "succeeded"
         except Exception:
             self._receipt(proposal, outcome, "failed")
             raise
-        receipt = self._receipt(proposal, outcome, result_outcome)
+        result_outcome, result = "succeeded", None
+        if isinstance(value, Executed):
+            result_outcome = "succeeded" if value.succeeded else "failed"
+            value, result = value.value, value.result
+        receipt = self._receipt(proposal, outcome, result_outcome, result)
         return RunResult(proposal, value, receipt, outcome)
 
-    def _receipt(self, proposal: Proposal, outcome: Outcome, result: str) -> Receipt:
+    def _receipt(self, proposal: Proposal, outcome: Outcome, result: str,
+                 summary: Any = None) -> Receipt:
         approvals = [c.decision.hash for c in outcome.counted if c.verdict == "approve"]
         executed = max([self.clock()] + [c.decision.decided_at for c in outcome.counted])
         receipt = Receipt.from_obj({
             "schema": "foureyes.receipt/v1", "proposal": proposal.hash,
             "action": proposal.action_hash, "job_id": proposal.job_id,
             "policy": proposal.policy, "decisions": approvals, "gate": self.identity,
-            "executed_at": format_time(executed), "outcome": result, "result": None,
+            "executed_at": format_time(executed), "outcome": result, "result": summary,
         })
         signature = self.signer.sign(receipt.raw, RECEIPT_NAMESPACE)
         self.ledger.finish(proposal.hash, receipt.raw, signature)

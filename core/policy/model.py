@@ -107,7 +107,7 @@ class Approver:
 class Gate:
     identity: str
     key: PublicKey
-    seal_key: bytes
+    seal_key: bytes | None = None  # only a shared-folder gate needs one
 
 
 @dataclass(frozen=True)
@@ -323,11 +323,13 @@ class _Reader:
                         times["valid_after"], times["valid_before"])
 
     def gate(self, g: dict[str, Any], i: int) -> Gate:
-        self.known(g, _GATE, "gates", i, ("identity", "key", "seal_key"))
+        self.known(g, _GATE, "gates", i, ("identity", "key"))
         try:
             ident = F.identity(g["identity"], "identity", ("gate",))
         except InvalidData as e:
             raise self.fail(f"[[gates]] #{i + 1}: {e.message}", "gates", i, "identity") from e
+        if "seal_key" not in g:
+            return Gate(ident, self.key(g["key"], "gates", i), None)
         try:
             seal = base64.b64decode(g["seal_key"], validate=True)
         except (ValueError, TypeError) as e:
@@ -351,6 +353,12 @@ class _Reader:
         if len(blob) != 33 or blob[0] != 1:
             raise self.fail(f"[[logs]] #{i + 1}: key must be an Ed25519 verifier key",
                             "logs", i, "key")
+        from core.log.note import LogVerifier
+
+        try:  # the 8 hex digits must be the hash of this name and key: a typo fails here
+            LogVerifier.from_text(text)
+        except InvalidData as e:
+            raise self.fail(f"[[logs]] #{i + 1}: {e.message}", "logs", i, "key") from e
         return text
 
     def rule(self, r: dict[str, Any], i: int) -> Rule:

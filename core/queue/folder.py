@@ -407,9 +407,10 @@ class FolderQueue(Queue):
 
     def submit_decision(self, proposal_hash: str, decision: SignedDecision) -> DecisionAck:
         h = _hex(proposal_hash)
-        gates = self._policy.gates
+        gates = [g for g in self._policy.gates if g.seal_key is not None]
         if not gates:
-            raise InvalidData("no_gate", "the folder's policy names no gate to seal to")
+            raise InvalidData("no_gate", "the folder's policy names no gate with a seal_key "
+                              "to seal decisions to")
         doc = Decision.from_bytes(decision.document)
         box = nacl.public.SealedBox(nacl.public.PublicKey(gates[0].seal_key))
         sealed = box.encrypt(canonical({"decision": decision.document.decode(),

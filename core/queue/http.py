@@ -8,6 +8,7 @@ the server, but we let the caller decide to resend).
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import Any
 
@@ -45,15 +46,33 @@ def view_from_json(obj: dict[str, Any]) -> ProposalView:
         raise InvalidData("format", f"the server's answer is malformed: {e}") from e
 
 
+def _code_of(response: httpx.Response) -> str | None:
+    """The error code of a JSON error body; None for anything else (a proxy's HTML page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
 class HttpQueue(Queue):
     def __init__(self, base_url: str, *, token: str | None = None, identity: str | None = None,
                  signer: Signer | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 ca: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
         self.signer = signer
         self.token = token
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        # ca: a PEM file of the CA that signed the server's certificate (a private CA)
+        verify: ssl.SSLContext | bool = True
+        if ca:
+            try:
+                verify = ssl.create_default_context(cafile=ca)
+            except (OSError, ssl.SSLError) as e:
+                raise InvalidData("format", f"cannot use {ca} as a CA certificate: {e}") from e
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
+                                   verify=verify)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -81,15 +100,18 @@ class HttpQueue(Queue):
                         from e
                 time.sleep(BACKOFF_SECONDS * (2 ** attempt))
         if response.status_code == 401 and auth and self.signer is not None and \
-                response.json().get("code") == "token_expired":
+                _code_of(response) == "token_expired":
             self.token = None
             return self._send(method, path, json=json, params=params, timeout=timeout)
         if response.status_code >= 400:
             try:
                 err = response.json()
                 code, message = str(err["code"]), str(err["message"])
-            except (ValueError, KeyError, TypeError):
-                code, message = "http", f"HTTP {response.status_code}"
+            except (ValueError, KeyError, TypeError):  # not our JSON: a proxy's page, say
+                code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
+                    response.status_code, "http")
+                message = (f"{self.base_url} answered HTTP {response.status_code} without a "
+                           "Foureyes error (a proxy, or not a Foureyes server?)")
             if response.status_code >= 500:
                 raise TransportError(code, message)
             raise InvalidData(code, message)
@@ -112,6 +134,14 @@ class HttpQueue(Queue):
         self.token = out["token"]
 
     # ------------------------------------------------------------------ Queue
+
+    def whoami(self) -> tuple[str, str]:
+        """(role, identity) the server takes this token or session for."""
+        out = self._send("GET", "/v1/whoami").json()
+        try:
+            return str(out["role"]), str(out["identity"])
+        except (KeyError, TypeError) as e:
+            raise InvalidData("format", f"the server's answer is malformed: {e}") from e
 
     def policy_bytes(self) -> bytes:
         return self._send("GET", "/v1/policy", auth=False).content

@@ -93,6 +93,11 @@ class HealthOut(BaseModel):
     policy: str
 
 
+class WhoamiOut(BaseModel):
+    role: str = Field(description="reviewer, agent, gate or auditor")
+    identity: str = Field(description="the identity the token or session stands for")
+
+
 class ChallengeOut(BaseModel):
     challenge: str = Field(description="foureyes-login, host, identity, nonce; one per line")
     namespace: str
@@ -328,6 +333,11 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
     def policy() -> Response:
         return Response(service.policy.raw, media_type="application/toml")
 
+    @app.get("/v1/whoami", tags=["auth"])
+    def whoami(who: Caller = Who) -> WhoamiOut:
+        """Who the server takes the caller to be: `foureyes propose` proposes as this agent."""
+        return WhoamiOut(role=who.role, identity=who.identity)
+
     @app.post("/v1/login/challenge", tags=["auth"])
     def challenge(body: ChallengeIn) -> ChallengeOut:
         return ChallengeOut(**service.challenge(body.identity))
@@ -384,7 +394,7 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
                                                       body.receipt.encode(), body.signature))
 
     @app.get("/v1/proposals/{proposal_hash}/bundle", tags=["bundles"], response_class=Response,
-             responses=_body("application/zip", "the proof bundle (SPEC §8)"))
+             responses=_body("application/zip", "the proof bundle (docs/formats.md)"))
     def bundle(proposal_hash: str, who: Caller = Who) -> Response:
         return Response(service.bundle(who, proposal_hash), media_type="application/zip")
 
@@ -398,7 +408,7 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
     position = {"ge": 0, "le": MAX_POSITION}
 
     @app.get("/v1/log/checkpoint", tags=["log"], response_class=Response,
-             responses=_body("text/plain", "the latest signed checkpoint (SPEC §7)"))
+             responses=_body("text/plain", "the latest signed checkpoint (a C2SP signed note)"))
     def checkpoint(_who: Caller = Reader) -> Response:
         return Response(service.store.log.latest_checkpoint() or "", media_type="text/plain")
 
