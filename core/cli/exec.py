@@ -27,10 +27,13 @@ def register(group: click.Group) -> None:
               help='JSON summary {"title", "why", "blast_radius", "reversibility", '
                    '"evidence"}; or use the options below.')
 @click.option("--title", default=None, help="Default: the command line.")
-@click.option("--why", default=None)
-@click.option("--blast-radius", default=None)
+@click.option("--why", default=None, help="Why this command must run (shown to reviewers).")
+@click.option("--blast-radius", default=None,
+              help="What it can touch if it goes wrong (shown to reviewers).")
 @click.option("--reversibility", default="irreversible", show_default=True,
-              type=click.Choice(["irreversible", "partially_reversible", "reversible"]))
+              type=click.Choice(["irreversible", "partially_reversible", "reversible"]),
+              help="Can it be undone? The agent's claim; reviewers confirm every approval "
+              "by fingerprint regardless.")
 @click.option("--wait", type=float, default=None,
               help="Seconds to wait for reviewers (default: the config's wait); then exit 75 "
                    "and run the same command again to keep waiting.")

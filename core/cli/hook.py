@@ -24,7 +24,8 @@ def hook() -> None:
 @click.option("--wait", type=float, default=None,
               help="Seconds to wait for reviewers before denying with the proposal id "
                    "(default 30; keep it below the hook's timeout).")
-@click.option("--route-prefix", default="claude-code", show_default=True)
+@click.option("--route-prefix", default="claude-code", show_default=True,
+              help="Routes are PREFIX.<tool name>; write policy rules for them.")
 def claude_code(config_path: Path | None, wait: float | None, route_prefix: str) -> None:
     """Claude Code PreToolUse hook: JSON event on stdin, decision JSON on stdout."""
     from core.integrations.claude_code import (
