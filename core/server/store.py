@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS proposals (
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, received_at REAL NOT NULL,
     status TEXT NOT NULL, receipt BLOB, receipt_sig TEXT, closed_size INTEGER);
 CREATE INDEX IF NOT EXISTS proposals_status ON proposals (status, expires_at);
+CREATE INDEX IF NOT EXISTS proposals_open ON proposals (proposer, status);
+CREATE INDEX IF NOT EXISTS proposals_by_proposer ON proposals (proposer, received_at DESC, hash);
+CREATE INDEX IF NOT EXISTS proposals_newest ON proposals (received_at DESC, hash);
 CREATE TABLE IF NOT EXISTS decisions (
     hash TEXT PRIMARY KEY, proposal TEXT NOT NULL, seq INTEGER NOT NULL, reviewer TEXT NOT NULL,
     verdict TEXT NOT NULL, body BLOB NOT NULL, signature TEXT NOT NULL);
