@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -111,7 +112,8 @@ _WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=
 
 
 def _fast_plain(value: Any, depth: int) -> bool:
-    """For `_canonical_fast`: within MAX_DEPTH, no float, safe integers, BMP keys."""
+    """For `_canonical_fast`: within MAX_DEPTH, safe integers, BMP keys, and floats only
+    where Python's repr is ECMAScript's Number::toString (see `_plain_float`)."""
     if depth > MAX_DEPTH:
         return False
     if type(value) is dict:
@@ -122,7 +124,19 @@ def _fast_plain(value: Any, depth: int) -> bool:
         return all(type(v) is str or _fast_plain(v, depth + 1) for v in value)
     if value is None or type(value) is bool or type(value) is str:
         return True
+    if type(value) is float:
+        return _plain_float(value)
     return type(value) is int and abs(value) <= MAX_SAFE_INTEGER
+
+
+def _plain_float(value: float) -> bool:
+    """A finite float whose repr has no exponent and no trailing ".0" (so 1e-4 ≤ |x| <
+    1e16, not integral): both repr and RFC 8785 (ECMAScript) write the shortest digits that
+    read back to it, in plain decimal, and so agree. Others go through rfc8785."""
+    if not math.isfinite(value):
+        return False
+    text = repr(value)
+    return "e" not in text and not text.endswith(".0")
 
 
 def _canonical_fast(text: str) -> Any:
