@@ -247,3 +247,43 @@ def test_accepted_sockets_get_tcp_nodelay():
 
     asyncio.run(main())
     assert seen and seen[0] != 0
+
+
+def test_concurrent_steps_share_commits_and_fail_alone(tmp_path):
+    """Group commit: 16 threads writing at once need fewer COMMITs than steps; a step that
+    raises leaves no row, the others all land, and each returns only once committed."""
+    import threading
+
+    store = ServerStore(tmp_path / "group")
+    commits: list[str] = []
+    store._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT"
+                                     else None)
+    start = threading.Barrier(16)
+    seen_after_return: list[bool] = []
+
+    def step(i: int) -> None:
+        start.wait()
+        try:
+            with store.write() as c:
+                c.execute("INSERT INTO refusals (proposal, reviewer, code) VALUES (?,?,?)",
+                          (f"p{i}", "r", "c"))
+                if i == 7:
+                    raise ValueError("this step fails")
+        except ValueError:
+            return
+        # acknowledged: a fresh reader already sees the row
+        reader = sqlite3.connect(store.path)
+        seen_after_return.append(reader.execute("SELECT 1 FROM refusals WHERE proposal=?",
+                                                (f"p{i}",)).fetchone() is not None)
+        reader.close()
+
+    threads = [threading.Thread(target=step, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = {r[0] for r in store.conn.execute("SELECT proposal FROM refusals")}
+    assert rows == {f"p{i}" for i in range(16) if i != 7}
+    assert seen_after_return == [True] * 15
+    assert 1 <= len(commits) <= 16
+    store.close()
