@@ -250,40 +250,48 @@ def test_accepted_sockets_get_tcp_nodelay():
 
 
 def test_concurrent_steps_share_commits_and_fail_alone(tmp_path):
-    """Group commit: 16 threads writing at once need fewer COMMITs than steps; a step that
-    raises leaves no row, the others all land, and each returns only once committed."""
+    """Group commit: while one step runs, 15 more queue up; all 16 share one COMMIT, the
+    step that raises leaves no row, and each returns only once its row is committed."""
     import threading
+    import time
 
     store = ServerStore(tmp_path / "group")
     commits: list[str] = []
     store._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT"
                                      else None)
-    start = threading.Barrier(16)
+    first_inside, release_first = threading.Event(), threading.Event()
     seen_after_return: list[bool] = []
 
     def step(i: int) -> None:
-        start.wait()
         try:
             with store.write() as c:
                 c.execute("INSERT INTO refusals (proposal, reviewer, code) VALUES (?,?,?)",
                           (f"p{i}", "r", "c"))
+                if i == 0:
+                    first_inside.set()
+                    release_first.wait(30)
                 if i == 7:
                     raise ValueError("this step fails")
         except ValueError:
             return
-        # acknowledged: a fresh reader already sees the row
-        reader = sqlite3.connect(store.path)
+        reader = sqlite3.connect(store.path)  # acknowledged: any reader sees the row
         seen_after_return.append(reader.execute("SELECT 1 FROM refusals WHERE proposal=?",
                                                 (f"p{i}",)).fetchone() is not None)
         reader.close()
 
     threads = [threading.Thread(target=step, args=(i,)) for i in range(16)]
-    for t in threads:
+    threads[0].start()
+    assert first_inside.wait(30)
+    for t in threads[1:]:
         t.start()
+    deadline = time.monotonic() + 30
+    while store._waiting < 15 and time.monotonic() < deadline:  # all queued behind step 0
+        time.sleep(0.01)
+    release_first.set()
     for t in threads:
         t.join()
     rows = {r[0] for r in store.conn.execute("SELECT proposal FROM refusals")}
     assert rows == {f"p{i}" for i in range(16) if i != 7}
     assert seen_after_return == [True] * 15
-    assert 1 <= len(commits) <= 16
+    assert commits == ["COMMIT"]
     store.close()
