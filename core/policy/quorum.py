@@ -218,6 +218,12 @@ def _read_signed(sd: SignedDecision) -> tuple[Decision | None, PublicKey | None,
     return _read(sd.document, sd.signature)
 
 
+def warm(sd: SignedDecision) -> None:
+    """Read and verify a decision now, so that judging it later (under a store's lock)
+    finds the work done."""
+    _read_signed(sd)
+
+
 def clear_caches() -> None:
     """Forget remembered decisions (benchmarks measure the uncached cost with this)."""
     _read_cached.cache_clear()

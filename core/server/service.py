@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from core.errors import InvalidData, Refused
@@ -25,10 +26,13 @@ from core.policy import (
     Policy,
     SignedDecision,
 )
+from core.policy.quorum import warm
 from core.server.auth import AuthService, Caller
 from core.server.store import ServerStore
 
 ROLES = ("reviewer", "agent", "gate", "auditor")
+MAX_CACHED_PROPOSALS = 1024  # parsed proposals kept by their exact bytes (immutable)
+MAX_CACHED_PROPOSAL_BYTES = 64 * 1024
 
 # The hot queries, each an indexed search that touches a bounded number of rows however
 # long the history (tests/test_perf_server.py checks their plans and the rows they touch).
@@ -131,7 +135,7 @@ class QueueService(AuthService):
         # Only agents propose, and only as themselves: the proposer comes from the token.
         # (A gate token proposing "as any agent" bypassed per-agent caps.)
         _role(caller, "agent")
-        proposal = Proposal.from_bytes(body)
+        proposal = _proposal(body)
         now = self.clock()
         rule = self.judge.admit_proposal(proposal, now, proposer=caller.identity)
         # No approval needed (a zero rule, or default allow): approved from the start, so
@@ -242,9 +246,10 @@ class QueueService(AuthService):
         whether others decided)."""
         _role(caller, "reviewer")
         self.sweep()
+        warm(SignedDecision(document, signature))  # parse and verify outside the lock
         with self.store.write() as c:
             body, status, _r, _s, _p = self._row(proposal_hash)
-            proposal = Proposal.from_bytes(bytes(body))
+            proposal = _proposal(body)
             now = self.clock()
             existing = c.execute("SELECT hash FROM decisions WHERE proposal=? AND reviewer=? "
                                  "AND body=?", (proposal_hash, caller.identity, document)
@@ -309,7 +314,7 @@ class QueueService(AuthService):
         _role(caller, "gate")
         with self.store.write() as c:
             body, status, _r, _s, _p = self._row(proposal_hash)
-            proposal = Proposal.from_bytes(bytes(body))
+            proposal = _proposal(body)
             receipt = self.judge.receipt(proposal, status, self.counted(proposal_hash),
                                          document, signature, self.clock(),
                                          caller=caller.identity)
@@ -357,6 +362,18 @@ class QueueService(AuthService):
                 "entries": [{"index": i, "entry": e.decode()} for i, e in sorted(entries.items())],
                 "proofs": {str(i): [base64.b64encode(h).decode() for h in p]
                            for i, p in proofs.items()}}
+
+
+@lru_cache(maxsize=MAX_CACHED_PROPOSALS)
+def _parsed(body: bytes) -> Proposal:
+    return Proposal.from_bytes(body)
+
+
+def _proposal(body: bytes) -> Proposal:
+    """A stored proposal, parsed once: every decision and receipt on it reads it again."""
+    body = bytes(body)
+    return _parsed(body) if len(body) <= MAX_CACHED_PROPOSAL_BYTES else \
+        Proposal.from_bytes(body)
 
 
 def _role(caller: Caller, *allowed: str) -> None:
