@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# FOUREYES_CODE=DIR (with PYTHONPATH=DIR) measures another checkout, e.g. the "before" commit.
+ROOT = Path(os.environ.get("FOUREYES_CODE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 from core.formats import now_utc  # noqa: E402
@@ -64,7 +65,9 @@ class Deployment:
 
     @property
     def policy_hash(self) -> str:
-        return Policy.from_bytes(self.world.policy_bytes()).hash
+        if not hasattr(self, "_policy_hash"):
+            self._policy_hash = Policy.from_bytes(self.world.policy_bytes()).hash
+        return self._policy_hash
 
     def setup(self, agents: int) -> None:
         """Policy, log key and tokens, written before the server starts (tokens straight
