@@ -52,7 +52,7 @@ def run(size: int, n: int, world: SampleWorld) -> tuple[float, float, float]:
                       agents[i % n] if i % 2 == 0 else f"agent:other-{i % 97}",
                       "alice@example.com", format_time(old),
                       format_time(old + timedelta(minutes=30)) if i % 2 == 0 else later,
-                      old.timestamp() + i, "executed" if i % 2 == 0 else "pending")
+                      old.timestamp() - i, "executed" if i % 2 == 0 else "pending")
                      for i in range(start, min(size, start + BULK))))
         grown = time.perf_counter() - t0
         service.sweep()

@@ -81,7 +81,7 @@ def _service(tmp_path, world: SampleWorld, history: int, clock: Clock,
         rows.append((f"sha256:{i:064x}", b"{}", AGENT if mine else f"agent:other-{i % 7}",
                      "alice@example.com", format_time(old),
                      format_time(old + timedelta(minutes=30)) if mine else later,
-                     old.timestamp() + i, "executed" if mine else "pending"))
+                     old.timestamp() - i, "executed" if mine else "pending"))
     with store.write() as c:
         c.executemany("INSERT INTO proposals (hash, body, proposer, requester, created_at, "
                       "expires_at, received_at, status) VALUES (?,?,?,?,?,?,?,?)", rows)
