@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pytest
 
-from core.cli.main import cli
+from core.cli.main import load_all
 
 BIN = Path(sys.executable).parent
 USAGE, FAILED, INTERNAL = 2, 1, 70
@@ -220,7 +220,9 @@ def _leaves(cmd: click.Command, path: tuple[str, ...] = ()):
         yield path, cmd
 
 
+cli = load_all()
 LEAVES = list(_leaves(cli))
+assert len(LEAVES) > 30, "the command tree was not loaded"
 
 
 @pytest.mark.parametrize("path", [p for p, c in LEAVES if any(

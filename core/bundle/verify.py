@@ -32,6 +32,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ RECEIPT_NAMESPACE = "foureyes-receipt-v1"
 MAX_LOG_LINES = 4096  # log/entries.jsonl lines, and log/proofs.json keys
 UNEXPECTED = "a document could not be read (unexpected error):"
 MAX_PROOF_HASHES = 64  # an RFC 9162 inclusion proof in a tree of < 2^64 leaves
+# An auditor checks many bundles of one deployment: the same policy.toml and log keys each
+# time. Parsed once per distinct content (keyed by the exact bytes; the parsed objects are
+# immutable), at most this many kept.
+MAX_CACHED_POLICIES = 8
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits only: "²".isdigit() is True
 
 __all__ = ["Check", "NotABundle", "Report", "TimelineItem", "verify_bundle",
@@ -161,7 +166,7 @@ def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Repo
     proposal = Proposal.from_bytes(members["proposal.json"])  # (2)
     report.proposal = proposal
     try:
-        policy = Policy.from_bytes(members["policy.toml"])
+        policy = _policy(members["policy.toml"])
     except InvalidData as e:
         raise InvalidData("format", f"policy.toml: {e.message}") from e
     report.policy = policy
@@ -212,6 +217,16 @@ def _verify(data: bytes, trust: Trust | None, now: datetime | None, report: Repo
         _inclusion(report, checkpoint, entries, proofs, events, proposal, outcome, receipt)
     _log_agrees(report, mine, decisions, receipt)  # (9)
     _timeline(report, events, outcome, receipt, proposal)
+
+
+@lru_cache(maxsize=MAX_CACHED_POLICIES)
+def _policy(raw: bytes) -> Policy:
+    return Policy.from_bytes(raw)
+
+
+@lru_cache(maxsize=MAX_CACHED_POLICIES * 4)
+def _log_verifier(text: str) -> LogVerifier:
+    return LogVerifier.from_text(text)
 
 
 def _text(data: bytes, what: str) -> str:
@@ -355,7 +370,7 @@ def _checkpoint(report: Report, policy: Policy, note: str, trust: Trust | None):
                    if trust is not None else "the policy lists no log key")
         return None
     try:
-        verifiers = [LogVerifier.from_text(k) for k in sorted(keys)]
+        verifiers = [_log_verifier(k) for k in sorted(keys)]
         checkpoint = verify_checkpoint(note, verifiers)
     except InvalidData as e:
         report.add("checkpoint", False, e.message)

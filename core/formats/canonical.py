@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -22,13 +23,14 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+_BMP_MAX = "\uffff"
 
 
 def canonical(obj: Any) -> bytes:
     """RFC 8785 bytes of ``obj``; refuses values JSON cannot carry exactly."""
-    _check_value(obj, "$", 0)
+    plain = _check_value(obj, "$", 0)
     try:
-        return rfc8785.dumps(obj)
+        return _dumps(obj, plain).encode("utf-8")
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
         raise InvalidData("format", f"value cannot be written as canonical JSON: {e}") from e
 
@@ -64,31 +66,103 @@ def _int(text: str) -> int:
     return value
 
 
-def _check_value(value: Any, path: str, depth: int) -> None:
-    """Walk a parsed value: depth, lone surrogates, safe integers, finite floats."""
+def _check_value(value: Any, path: str, depth: int) -> bool:
+    """Walk a parsed value: depth, lone surrogates, safe integers, finite floats.
+
+    Returns whether the value is "plain": no floats and no object key beyond U+FFFF. For a
+    plain value the standard library's writer (sorted keys, no spaces, no ASCII escaping)
+    writes exactly the RFC 8785 bytes: integers are spelled alike, strings are escaped
+    alike (the short escapes, \\u00xx for other controls, nothing else), and sorting by code
+    point equals RFC 8785's sort by UTF-16 code unit for keys inside the BMP. Floats and
+    astral keys go through rfc8785 itself (tests/test_perf_formats.py checks both agree)."""
     if depth > MAX_DEPTH:
         raise InvalidData("format", f"JSON nested deeper than {MAX_DEPTH} levels at {path}")
     if isinstance(value, bool) or value is None:
-        return
+        return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise InvalidData("format", f"integer at {path} is outside ±(2^53−1)")
-    elif isinstance(value, float):
+        return type(value) is int
+    if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise InvalidData("format", f"NaN or Infinity at {path}")
-    elif isinstance(value, str):
+        return False
+    if isinstance(value, str):
         _check_text(value, path)
-    elif isinstance(value, list):
+        return True
+    plain = True
+    if isinstance(value, list):
         for i, item in enumerate(value):
-            _check_value(item, f"{path}[{i}]", depth + 1)
+            plain = _check_value(item, f"{path}[{i}]", depth + 1) and plain
     elif isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
                 raise InvalidData("format", f"non-string key at {path}")
             _check_text(k, path)
-            _check_value(v, f"{path}.{k}", depth + 1)
+            plain = plain and (k.isascii() or max(k) <= _BMP_MAX)
+            plain = _check_value(v, f"{path}.{k}", depth + 1) and plain
     else:
         raise InvalidData("format", f"unsupported value type {type(value).__name__} at {path}")
+    return plain
+
+
+_NOT_FAST = object()
+_WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                           allow_nan=False)
+
+
+def _fast_plain(value: Any, depth: int) -> bool:
+    """For `_canonical_fast`: within MAX_DEPTH, safe integers, BMP keys, and floats only
+    where Python's repr is ECMAScript's Number::toString (see `_plain_float`)."""
+    if depth > MAX_DEPTH:
+        return False
+    if type(value) is dict:
+        if not "".join(value).isascii() and any(max(k, default="") > _BMP_MAX for k in value):
+            return False
+        return all(type(v) is str or _fast_plain(v, depth + 1) for v in value.values())
+    if type(value) is list:
+        return all(type(v) is str or _fast_plain(v, depth + 1) for v in value)
+    if value is None or type(value) is bool or type(value) is str:
+        return True
+    if type(value) is float:
+        return _plain_float(value)
+    return type(value) is int and abs(value) <= MAX_SAFE_INTEGER
+
+
+def _plain_float(value: float) -> bool:
+    """A finite float whose repr has no exponent and no trailing ".0" (so 1e-4 ≤ |x| <
+    1e16, not integral): both repr and RFC 8785 (ECMAScript) write the shortest digits that
+    read back to it, in plain decimal, and so agree. Others go through rfc8785."""
+    if not math.isfinite(value):
+        return False
+    text = repr(value)
+    return "e" not in text and not text.endswith(".0")
+
+
+def _canonical_fast(text: str) -> Any:
+    """The common case of a canonical document, checked in C: parse without hooks, and if
+    the value is plain and writes back to exactly `text`, it is the value the strict path
+    returns. Otherwise `_NOT_FAST`, and the strict path runs and says what is wrong.
+
+    Why nothing the strict path refuses can pass here: a duplicate key collapses in the dict
+    and the written text comes out shorter; NaN, Infinity, a float and an unsafe integer
+    are not plain; a lone surrogate can only come from a \\u escape, which the writer does
+    not write back (it writes the character itself), so the texts differ; depth is bounded
+    by `_fast_plain`."""
+    try:
+        value = json.loads(text)
+        if _fast_plain(value, 0) and _WRITER.encode(value) == text:
+            return value
+    except Exception:  # noqa: BLE001, S110 - the strict path below says what is wrong
+        pass
+    return _NOT_FAST
+
+
+def _dumps(value: Any, plain: bool) -> str:
+    """The RFC 8785 text of a checked value (see `_check_value` for when json suffices)."""
+    if plain:
+        return _WRITER.encode(value)
+    return rfc8785.dumps(value).decode("utf-8")
 
 
 def _check_text(text: str, path: str) -> None:
@@ -108,6 +182,10 @@ def parse_json(data: bytes, *, require_canonical: bool = True, what: str = "docu
         text = bytes(data).decode("utf-8", "strict")
     except UnicodeDecodeError as e:
         raise InvalidData("format", f"{what} is not valid UTF-8") from e
+    if require_canonical:
+        value = _canonical_fast(text)
+        if value is not _NOT_FAST:
+            return value
     try:
         value = json.loads(
             text,
@@ -120,15 +198,15 @@ def parse_json(data: bytes, *, require_canonical: bool = True, what: str = "docu
     except (ValueError, RecursionError) as e:
         raise InvalidData("format", f"{what} is not valid JSON: {e}") from e
     try:
-        _check_value(value, "$", 0)
+        plain = _check_value(value, "$", 0)
     except InvalidData as e:
         raise InvalidData(e.code, f"{what}: {e.message}") from e
     if require_canonical:
         try:
-            again = rfc8785.dumps(value)
+            again = _dumps(value, plain)
         except Exception as e:  # noqa: BLE001 - any failure here means "not canonical"
             raise InvalidData("format", f"{what} cannot be canonicalised: {e}") from e
-        if again != bytes(data):
+        if again != text:
             raise InvalidData(
                 "format", f"{what} is not in RFC 8785 canonical form (other bytes, same JSON)"
             )

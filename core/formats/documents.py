@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 from core.errors import InvalidData
@@ -113,8 +114,10 @@ class Document:
     data: dict[str, Any] = field(repr=False, compare=False)
     SCHEMA: ClassVar[str] = ""
 
-    @property
+    @cached_property
     def hash(self) -> str:
+        # Cached on the instance: `raw` never changes (frozen), and the hash is asked for
+        # at every binding check, log event and receipt.
         return sha256_ref(self.raw)
 
     @classmethod
@@ -148,12 +151,12 @@ class Proposal(Document):
     def action(self) -> dict[str, Any]:
         return self.data["action"]
 
-    @property
+    @cached_property
     def action_bytes(self) -> bytes:
         """What gets executed, as canonical bytes: its hash is the action hash."""
         return canonical(self.data["action"])
 
-    @property
+    @cached_property
     def action_hash(self) -> str:
         return sha256_ref(self.action_bytes)
 

@@ -10,7 +10,18 @@ from core.log.note import (
     split_notes,
     verify_checkpoint,
 )
-from core.log.store import LogStore, verify_store
+
+# The SQLite store is imported when first asked for: `foureyes verify` reads merkle and
+# note from this package and must not pay for sqlite_utils (PEP 562).
+_LAZY = {"LogStore": "core.log.store", "verify_store": "core.log.store"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Checkpoint", "LogSigner", "LogStore", "LogVerifier", "Recorded", "leaf_hash",

@@ -33,16 +33,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from core.errors import InvalidData
 from core.formats import Decision, Proposal
 from core.policy.match import match_rule
 from core.policy.model import Policy, Rule
-from core.signing import verify
+from core.signing import PublicKey, verify
 
 DECISION_NAMESPACE = "foureyes-decision-v1"
 MAX_DECISIONS = 64
 MAX_GROUP_SEARCH = 20_000  # steps of the distinct-groups search; far above any real roster
+# Steps (1) and (2) depend on nothing but the decision's bytes and signature, so their
+# result is remembered: a server judges each new decision alone and then with the counted
+# ones, and the counted ones again at every later decision and receipt. Bounded: at most
+# this many entries, each for a document no larger than the second limit.
+MAX_CACHED_DECISIONS = 1024
+MAX_CACHED_DECISION_BYTES = 16 * 1024  # and as many characters of signature
 
 PENDING, APPROVED, REJECTED, EXPIRED, DENIED, INVALID = (
     "pending", "approved", "rejected", "expired", "denied", "invalid")
@@ -188,16 +195,47 @@ def _refuse(pos: int, code: str, message: str, decision: Decision | None = None,
     return DecisionCheck(pos, False, code, message, decision, reviewer)
 
 
+def _read(document: bytes, signature: str) -> tuple[Decision | None, PublicKey | None, str]:
+    """Steps (1) and (2): the decision and the key that signed it, or why not."""
+    try:  # (1)
+        decision = Decision.from_bytes(document)
+    except InvalidData as e:
+        return None, None, f"the decision is malformed: {e.message}"
+    try:  # (2)
+        key = verify(signature, document, DECISION_NAMESPACE)
+    except InvalidData as e:
+        return decision, None, f"the decision's signature is bad: {e.message}"
+    return decision, key, ""
+
+
+_read_cached = lru_cache(maxsize=MAX_CACHED_DECISIONS)(_read)
+
+
+def _read_signed(sd: SignedDecision) -> tuple[Decision | None, PublicKey | None, str]:
+    if type(sd.document) is bytes and type(sd.signature) is str and \
+            len(sd.document) <= MAX_CACHED_DECISION_BYTES >= len(sd.signature):
+        return _read_cached(sd.document, sd.signature)
+    return _read(sd.document, sd.signature)
+
+
+def warm(sd: SignedDecision) -> None:
+    """Read and verify a decision now, so that judging it later (under a store's lock)
+    finds the work done."""
+    _read_signed(sd)
+
+
+def clear_caches() -> None:
+    """Forget remembered decisions (benchmarks measure the uncached cost with this)."""
+    _read_cached.cache_clear()
+
+
 def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: SignedDecision,
                pos: int, counted: Sequence[DecisionCheck]) -> DecisionCheck:
-    try:  # (1)
-        decision = Decision.from_bytes(sd.document)
-    except InvalidData as e:
-        return _refuse(pos, "format", f"the decision is malformed: {e.message}")
-    try:  # (2)
-        key = verify(sd.signature, sd.document, DECISION_NAMESPACE)
-    except InvalidData as e:
-        return _refuse(pos, "signature", f"the decision's signature is bad: {e.message}", decision)
+    decision, key, problem = _read_signed(sd)
+    if decision is None:  # (1)
+        return _refuse(pos, "format", problem)
+    if key is None:  # (2)
+        return _refuse(pos, "signature", problem, decision)
     approver = policy.approver_by_key(key)  # (3)
     if approver is None:
         return _refuse(pos, "not_in_roster",

@@ -253,6 +253,32 @@ class BodyLimit:
             await _error(*failure, connection="close")(scope, receive, send)
 
 
+class JsonOnly:
+    """Pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task group and a
+    stream per request): a POST must say Content-Type: application/json, else 415; every
+    response says Cache-Control: no-store (views differ per reviewer)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def no_store(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ())
+                           if k.lower() != b"cache-control"]
+                message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
+            await send(message)
+
+        if scope["method"] == "POST" and not dict(scope.get("headers") or []).get(
+                b"content-type", b"").decode("latin-1").startswith("application/json"):
+            return await _error(415, "content_type", "send JSON with Content-Type: "
+                                "application/json")(scope, receive, no_store)
+        return await self.app(scope, receive, no_store)
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorOut, "description": "refused or malformed: a code and a sentence"},
     "5XX": {"model": ErrorOut, "description": "storage or log trouble"},
@@ -307,16 +333,6 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http")
         return _error(e.status_code, code, str(e.detail))
 
-    @app.middleware("http")
-    async def content_type(request: Request, call_next: Any) -> Response:
-        if request.method == "POST" and not request.headers.get("content-type", "").startswith(
-                "application/json"):
-            response: Response = _error(415, "content_type",
-                                        "send JSON with Content-Type: application/json")
-        else:
-            response = await call_next(request)
-        response.headers["Cache-Control"] = "no-store"  # views differ per reviewer
-        return response
 
     def caller(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
                ) -> Caller:
@@ -435,5 +451,6 @@ def create_app(service: QueueService, body_timeout: float = BODY_TIMEOUT_SECONDS
         return ConsistencyOut(old=old, new=new, proof=[
             base64.b64encode(h).decode() for h in service.store.log.consistency_proof(old, new)])
 
+    app.add_middleware(JsonOnly)
     app.add_middleware(BodyLimit, body_timeout=body_timeout)
     return app

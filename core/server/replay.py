@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.errors import InvalidData
 from core.formats import Decision, Event, Proposal, Receipt
@@ -143,11 +144,17 @@ def _replay_one(h: str, rec: Recorded, events: list[Event], row: tuple | None,
     return out
 
 
+@lru_cache(maxsize=16)
+def _policy(body: bytes) -> Policy:
+    """A store holds a handful of policies: each parsed once, not once per proposal."""
+    return Policy.from_bytes(body)
+
+
 def _replayed_status(proposal: Proposal, events: list[Event],
                      stored: dict[str, SignedDecision], policies: dict[str, bytes]) -> str:
     status = "pending"
     if proposal.policy in policies:  # nothing needed: approved from submission on
-        start = evaluate(Policy.from_bytes(policies[proposal.policy]), proposal, [], None)
+        start = evaluate(_policy(policies[proposal.policy]), proposal, [], None)
         status = _STATUS.get(start.status, "pending")
     counted: list[SignedDecision] = []
     for event in events:
@@ -155,7 +162,7 @@ def _replayed_status(proposal: Proposal, events: list[Event],
             counted.append(stored[event.data["decision"]])
             if proposal.policy not in policies:
                 return "unknown (the store lacks the proposal's policy)"
-            outcome = evaluate(Policy.from_bytes(policies[proposal.policy]), proposal,
+            outcome = evaluate(_policy(policies[proposal.policy]), proposal,
                                counted, event.at)
             status = _STATUS.get(outcome.status, "pending")
         elif event.type == "proposal.expired":

@@ -15,20 +15,38 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from core.errors import InvalidData, Refused
 from core.formats import Proposal, format_time, now_utc
-from core.judge import FINAL, Judge
+from core.judge import EXPIRABLE, FINAL, Judge
 from core.log.note import LogSigner
 from core.policy import (
     Policy,
     SignedDecision,
 )
+from core.policy.quorum import warm
 from core.server.auth import AuthService, Caller
 from core.server.store import ServerStore
 
 ROLES = ("reviewer", "agent", "gate", "auditor")
+MAX_CACHED_PROPOSALS = 1024  # parsed proposals kept by their exact bytes (immutable)
+MAX_CACHED_PROPOSAL_BYTES = 64 * 1024
+
+# The hot queries, each an indexed search that touches a bounded number of rows however
+# long the history (tests/test_perf_server.py checks their plans and the rows they touch).
+# The rate-limit counts stop at the limit: counting further cannot change the answer.
+Q_OPEN = ("SELECT COUNT(*) FROM (SELECT 1 FROM proposals WHERE proposer=? AND "
+          "status IN ('pending','approved') LIMIT ?)")
+Q_RECENT = ("SELECT COUNT(*) FROM (SELECT 1 FROM proposals WHERE proposer=? AND "
+            "received_at > ? LIMIT ?)")
+Q_EXPIRED = ("SELECT hash FROM proposals WHERE status IN ('pending','approved') AND "
+             "expires_at < ?")
+Q_NEXT_EXPIRY = "SELECT MIN(expires_at) FROM proposals WHERE status=?"
+Q_LIST_ALL = "SELECT hash FROM proposals ORDER BY received_at DESC, hash LIMIT ? OFFSET ?"
+Q_LIST_MINE = ("SELECT hash FROM proposals WHERE proposer=? ORDER BY received_at DESC, hash "
+               "LIMIT ? OFFSET ?")
 
 
 @dataclass
@@ -46,6 +64,10 @@ class QueueService(AuthService):
         self.limits = limits or Limits()
         self.clock = clock
         self._policies: dict[str, Policy] = {self.policy.hash: self.policy}
+        # The earliest expires_at of any open proposal ("" when none; None: not known yet),
+        # so that sweep() costs no query until something can have expired. Only
+        # submit_proposal makes a proposal open; it lowers this inside its transaction.
+        self._next_expiry: str | None = None
         self.judge = Judge(self.policy, self.policy_for, clock="server")
         self._check_log()
         with store.write() as c:
@@ -113,7 +135,7 @@ class QueueService(AuthService):
         # Only agents propose, and only as themselves: the proposer comes from the token.
         # (A gate token proposing "as any agent" bypassed per-agent caps.)
         _role(caller, "agent")
-        proposal = Proposal.from_bytes(body)
+        proposal = _proposal(body)
         now = self.clock()
         rule = self.judge.admit_proposal(proposal, now, proposer=caller.identity)
         # No approval needed (a zero rule, or default allow): approved from the start, so
@@ -122,12 +144,10 @@ class QueueService(AuthService):
         with self.store.write() as c:
             if c.execute("SELECT 1 FROM proposals WHERE hash=?", (proposal.hash,)).fetchone():
                 return {"hash": proposal.hash, "status": "pending"}
-            open_count, = c.execute("SELECT COUNT(*) FROM proposals WHERE proposer=? AND "
-                                    "status IN ('pending','approved')",
-                                    (proposal.proposer,)).fetchone()
-            recent, = c.execute("SELECT COUNT(*) FROM proposals WHERE proposer=? AND "
-                                "received_at > ?", (proposal.proposer, time.time() - 60)
-                                ).fetchone()
+            open_count, = c.execute(Q_OPEN, (proposal.proposer,
+                                             self.limits.max_open_per_agent)).fetchone()
+            recent, = c.execute(Q_RECENT, (proposal.proposer, time.time() - 60,
+                                           self.limits.max_per_minute_per_agent)).fetchone()
             if open_count >= self.limits.max_open_per_agent or \
                     recent >= self.limits.max_per_minute_per_agent:
                 raise Refused("rate_limited", f"{proposal.proposer} has too many open or recent "
@@ -138,22 +158,35 @@ class QueueService(AuthService):
                        proposal.data["created_at"], proposal.data["expires_at"], time.time(),
                        status))
             self.store.log_event(self.signer, "proposal.submitted", now, proposal=proposal.hash)
+            expires = proposal.data["expires_at"]
+            if self._next_expiry is not None and (not self._next_expiry
+                                                  or expires < self._next_expiry):
+                self._next_expiry = expires
         return {"hash": proposal.hash, "status": "pending"}  # agents learn more by waiting
 
     def sweep(self) -> int:
         """Mark and log expired proposals, once each. Nothing is ever auto-approved; a
-        claimed proposal (a gate is executing it) is never expired under the gate."""
-        now = self.clock()
-        rows = self.store.conn.execute(
-            "SELECT hash FROM proposals WHERE status IN ('pending','approved') AND expires_at < ?",
-            (format_time(now),)).fetchall()
-        for (h,) in rows:
-            with self.store.write() as c:
+        claimed proposal (a gate is executing it) is never expired under the gate.
+
+        Runs before every view, list and decision, so it must cost nothing when nothing
+        has expired: until the clock passes the earliest open expires_at, no query runs;
+        then one indexed search finds exactly the expired rows."""
+        at = self.clock()
+        now = format_time(at)
+        ahead = self._next_expiry
+        if ahead is not None and (not ahead or now <= ahead):
+            return 0
+        with self.store.write() as c:
+            rows = c.execute(Q_EXPIRED, (now,)).fetchall()
+            for (h,) in rows:
                 changed = c.execute("UPDATE proposals SET status='expired' WHERE hash=? AND "
                                     "status IN ('pending','approved')", (h,)).rowcount
                 if changed:
                     self._close(c, h, self.store.log_event(self.signer, "proposal.expired",
-                                                           now, proposal=h))
+                                                           at, proposal=h))
+            # Inside the write lock: no submit_proposal can slip in between.
+            nexts = [c.execute(Q_NEXT_EXPIRY, (s,)).fetchone()[0] for s in EXPIRABLE]
+            self._next_expiry = min((n for n in nexts if n), default="")
         return len(rows)
 
     def _close(self, c: Any, proposal_hash: str, index: int) -> None:
@@ -197,11 +230,11 @@ class QueueService(AuthService):
         """Views newest first; `limit` and `offset` page them (-1: no limit)."""
         _role(caller, "reviewer", "agent", "gate", "auditor")
         self.sweep()
-        mine = caller.identity if caller.role == "agent" else None
-        rows = self.store.conn.execute("SELECT hash FROM proposals WHERE ? IS NULL OR "
-                                       "proposer=? ORDER BY received_at DESC, hash "
-                                       "LIMIT ? OFFSET ?", (mine, mine, limit, offset)
-                                       ).fetchall()
+        if caller.role == "agent":
+            rows = self.store.conn.execute(Q_LIST_MINE, (caller.identity, limit, offset)
+                                           ).fetchall()
+        else:
+            rows = self.store.conn.execute(Q_LIST_ALL, (limit, offset)).fetchall()
         return [self.view(caller, h) for (h,) in rows]
 
     # ------------------------------------------------------------------ decisions
@@ -213,9 +246,10 @@ class QueueService(AuthService):
         whether others decided)."""
         _role(caller, "reviewer")
         self.sweep()
+        warm(SignedDecision(document, signature))  # parse and verify outside the lock
         with self.store.write() as c:
             body, status, _r, _s, _p = self._row(proposal_hash)
-            proposal = Proposal.from_bytes(bytes(body))
+            proposal = _proposal(body)
             now = self.clock()
             existing = c.execute("SELECT hash FROM decisions WHERE proposal=? AND reviewer=? "
                                  "AND body=?", (proposal_hash, caller.identity, document)
@@ -280,7 +314,7 @@ class QueueService(AuthService):
         _role(caller, "gate")
         with self.store.write() as c:
             body, status, _r, _s, _p = self._row(proposal_hash)
-            proposal = Proposal.from_bytes(bytes(body))
+            proposal = _proposal(body)
             receipt = self.judge.receipt(proposal, status, self.counted(proposal_hash),
                                          document, signature, self.clock(),
                                          caller=caller.identity)
@@ -328,6 +362,18 @@ class QueueService(AuthService):
                 "entries": [{"index": i, "entry": e.decode()} for i, e in sorted(entries.items())],
                 "proofs": {str(i): [base64.b64encode(h).decode() for h in p]
                            for i, p in proofs.items()}}
+
+
+@lru_cache(maxsize=MAX_CACHED_PROPOSALS)
+def _parsed(body: bytes) -> Proposal:
+    return Proposal.from_bytes(body)
+
+
+def _proposal(body: bytes) -> Proposal:
+    """A stored proposal, parsed once: every decision and receipt on it reads it again."""
+    body = bytes(body)
+    return _parsed(body) if len(body) <= MAX_CACHED_PROPOSAL_BYTES else \
+        Proposal.from_bytes(body)
 
 
 def _role(caller: Caller, *allowed: str) -> None:

@@ -9,7 +9,10 @@ thread reads through its own connection (`conn` picks the right one), so a reade
 committed rows only, never a writer's half-done step. SQLite in WAL mode lets them read
 while the writer writes, in this process and in others (log verify).
 
-Checkpoint file: after each commit, the checkpoints that step signed are appended to a
+Group commit: steps that arrive while one is running share the next COMMIT (see `write`):
+one fsync for many steps, and still no step acknowledged before it is durable.
+
+Checkpoint file: after each commit, the checkpoints its steps signed are appended to a
 file outside the data directory (O_APPEND, fsynced) for the operator to ship elsewhere;
 `foureyes log verify --checkpoint FILE` later proves the log still extends every one of
 them, so deleting the log's tail (or all of it) shows.
@@ -26,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +43,8 @@ from core.log.store import LogStore
 
 DB_NAME = "server.sqlite"
 CHECKPOINT_TAIL_BYTES = 64 * 1024  # read at start-up to find the last shipped checkpoint
+MAX_GROUP_STEPS = 256  # steps committed together at most (more threads than the pool has)
+FAILED_GROUPS_KEPT = 1024  # how long a failed commit is remembered for its waiters
 _log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS policies (hash TEXT PRIMARY KEY, body BLOB NOT NULL);
@@ -48,6 +53,9 @@ CREATE TABLE IF NOT EXISTS proposals (
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, received_at REAL NOT NULL,
     status TEXT NOT NULL, receipt BLOB, receipt_sig TEXT, closed_size INTEGER);
 CREATE INDEX IF NOT EXISTS proposals_status ON proposals (status, expires_at);
+CREATE INDEX IF NOT EXISTS proposals_open ON proposals (proposer, status);
+CREATE INDEX IF NOT EXISTS proposals_by_proposer ON proposals (proposer, received_at DESC, hash);
+CREATE INDEX IF NOT EXISTS proposals_newest ON proposals (received_at DESC, hash);
 CREATE TABLE IF NOT EXISTS decisions (
     hash TEXT PRIMARY KEY, proposal TEXT NOT NULL, seq INTEGER NOT NULL, reviewer TEXT NOT NULL,
     verdict TEXT NOT NULL, body BLOB NOT NULL, signature TEXT NOT NULL);
@@ -140,6 +148,14 @@ class ServerStore:
             os.umask(old_umask)
         self.db = sqlite_utils.Database(self._writer)  # the writer's view (start-up checks)
         self.lock = threading.RLock()
+        # Group commit (see write()): the open group, how many threads wait to join it.
+        self._cv = threading.Condition(self.lock)
+        self._counter_lock = threading.Lock()
+        self._waiting = 0
+        self._open = False
+        self._group = self._committed = self._group_steps = 0
+        self._group_notes: list[str] = []
+        self._failed: dict[int, sqlite3.Error] = {}
         with self.lock:
             self._local.writing = True  # LogStore creates its tables through the writer
             try:
@@ -172,22 +188,71 @@ class ServerStore:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic step: BEGIN IMMEDIATE … COMMIT, rolled back on any error; then the
-        checkpoints it signed go to the checkpoint file."""
+        """One atomic step, acknowledged (returned from) only once it is durable.
+
+        Group commit: the step runs in a SAVEPOINT of the writer's open transaction, rolled
+        back alone on any error. When no other thread is waiting to add a step (or the
+        group is full), the thread that ran the last step commits the whole group with one
+        COMMIT (one fsync) and appends the group's checkpoints to the checkpoint file (one
+        fsync); every thread of the group returns after that. A crash before the COMMIT
+        loses the whole group, none of it acknowledged; each step is still whole or absent.
+        """
+        if getattr(self._local, "writing", False):  # a step inside a step
+            with self._savepoint():
+                yield self._writer
+            return
+        with self._counter_lock:
+            self._waiting += 1
         with self.lock:
+            with self._counter_lock:
+                self._waiting -= 1
+            if not self._open:
+                self._writer.execute("BEGIN IMMEDIATE")
+                self._open, self._group = True, self._group + 1
+                self._group_steps = 0
+            group = self._group
             self._local.writing, self._local.notes = True, []
             try:
-                self._writer.execute("BEGIN IMMEDIATE")
-                try:
+                with self._savepoint():
                     yield self._writer
-                except BaseException:
-                    self._writer.execute("ROLLBACK")
-                    raise
-                self._writer.execute("COMMIT")
-                notes = self._local.notes
+                self._group_notes += self._local.notes
+                self._group_steps += 1
             finally:
                 self._local.writing, self._local.notes = False, []
-            self._ship(notes)
+                if self._waiting == 0 or self._group_steps >= MAX_GROUP_STEPS:
+                    self._commit()
+                while self._committed < group:
+                    self._cv.wait()
+            failure = self._failed.get(group)
+            if failure is not None:
+                raise TransportError("storage", f"cannot commit: {failure}") from failure
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._writer.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            self._writer.execute("ROLLBACK TO step")
+            self._writer.execute("RELEASE step")
+            raise
+        self._writer.execute("RELEASE step")
+
+    def _commit(self) -> None:
+        """Commit the open group and ship its checkpoints; under the lock."""
+        group, notes = self._group, self._group_notes
+        self._open, self._group_notes = False, []
+        try:
+            self._writer.execute("COMMIT")
+        except sqlite3.Error as e:
+            with suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
+            self._failed[group] = e
+            notes = []
+        self._failed.pop(group - FAILED_GROUPS_KEPT, None)
+        self._ship(notes)
+        self._committed = group
+        self._cv.notify_all()
 
     def log_event(self, signer: LogSigner, kind: str, at: datetime, **fields: str) -> int:
         """Append one event and sign the new checkpoint; call inside `write()`."""

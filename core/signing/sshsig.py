@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import struct
+from functools import lru_cache
 
 from core.errors import InvalidData
 from core.signing.keys import KEY_TYPE, PublicKey, Signer, ssh_string
@@ -70,12 +71,43 @@ def _unarmor(armored: str | bytes) -> bytes:
         raise _fail("the signature's base64 is damaged") from e
 
 
+_KEY_TYPE_STRING = ssh_string(KEY_TYPE.encode())
+# The one layout an Ed25519 SSHSIG from ssh-keygen (or from us) has, up to the key bytes.
+_FIXED_HEAD = (MAGIC + struct.pack(">I", VERSION) + struct.pack(">I", len(_KEY_TYPE_STRING) + 36)
+               + _KEY_TYPE_STRING + struct.pack(">I", 32))
+
+
+@lru_cache(maxsize=16)
+def _fixed_tail(namespace: str) -> bytes:
+    """After the key: namespace, empty reserved, sha512, and the signature's own header."""
+    return (ssh_string(namespace.encode()) + ssh_string(b"") + ssh_string(HASH_ALG.encode())
+            + struct.pack(">I", len(_KEY_TYPE_STRING) + 68) + _KEY_TYPE_STRING
+            + struct.pack(">I", 64))
+
+
+def _fixed_layout(blob: bytes, namespace: str) -> tuple[bytes, bytes] | None:
+    """(key, signature) when the blob is exactly the common layout, byte for byte; else None
+    and the strict reader below takes it apart field by field (and says what is wrong). The
+    strict reader accepts every blob this accepts, with the same key and signature."""
+    head, tail = len(_FIXED_HEAD), _fixed_tail(namespace)
+    if len(blob) != head + 32 + len(tail) + 64 or not blob.startswith(_FIXED_HEAD) \
+            or blob[head + 32:head + 32 + len(tail)] != tail:
+        return None
+    return blob[head:head + 32], blob[-64:]
+
+
 def verify(armored: str | bytes, message: bytes, namespace: str) -> PublicKey:
     """The key that made this signature over ``message`` in ``namespace``, or InvalidData.
 
     The caller decides whether that key may sign (roster lookup by raw bytes).
     """
     blob = _unarmor(armored)
+    fixed = _fixed_layout(blob, namespace) if namespace else None
+    if fixed is not None:
+        key = PublicKey(fixed[0])
+        if not key.verify_raw(_signed_data(message, namespace), fixed[1]):
+            raise _fail("the signature does not match the data (altered, or another key)")
+        return key
     r = Reader(blob, "signature", code="signature")
     if r.raw(len(MAGIC)) != MAGIC:
         raise _fail("not an SSHSIG signature (bad magic)")
