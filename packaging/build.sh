@@ -14,10 +14,12 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/n
 WORK="$PWD/build/pyinstaller"
 rm -rf "$WORK"
 mkdir -p "$WORK"
+echo "build: PyInstaller for foureyes $VERSION (${FOUREYES_BUILD_TARGETS:-cli,app}); this takes a few minutes"
 "$PY" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$WORK/dist" \
     --workpath "$WORK/build" packaging/foureyes.spec
 mkdir -p "$OUT"
 NAME="foureyes-$VERSION-linux-x86_64.tar.gz"
+echo "build: packing the reproducible tarball"
 cp resources/foureyes.desktop resources/icons/foureyes.svg "$WORK/dist/foureyes/"
 tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
     --mode='go-w' -C "$WORK/dist" -cf - foureyes | gzip -n -9 > "$OUT/$NAME"

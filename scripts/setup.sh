@@ -27,8 +27,10 @@ fi
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating the virtual environment in .venv"
     "$PY" -m venv .venv
 fi
+echo "setup: installing the project and its test/dev packages into .venv (a few minutes the first time)"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test,dev]"
 echo "setup: ready (.venv)"
