@@ -5,6 +5,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from core.policy.model import Policy, Rule
+from core.policy.quorum import largest_distinct
 
 
 def _covers(outer: str, inner: str) -> bool:
@@ -23,30 +24,6 @@ def _shadowed_by(earlier: Rule, later: Rule) -> bool:
     return not earlier.conditions and _covers(earlier.route, later.route)
 
 
-MAX_LINT_SEARCH = 20_000  # steps of the distinct-groups search; rosters are small
-
-
-def _largest_distinct(groups: list[frozenset[str]], need: int) -> int:
-    """The size (capped at ``need``) of the largest set of approvers no two of whom share a
-    group: the count the quorum function uses for `distinct_groups`."""
-    best, steps = 0, 0
-
-    def search(start: int, taken: frozenset[str], size: int) -> bool:
-        nonlocal best, steps
-        best = max(best, size)
-        if best >= need:
-            return True
-        for i in range(start, len(groups)):
-            steps += 1
-            if steps > MAX_LINT_SEARCH:
-                return True
-            if not groups[i] & taken and search(i + 1, taken | groups[i], size + 1):
-                return True
-        return False
-
-    search(0, frozenset(), 0)
-    return min(best, need)
-
 
 def lint(policy: Policy) -> list[str]:
     warnings: list[str] = []
@@ -62,7 +39,7 @@ def lint(policy: Policy) -> list[str]:
             warnings.append(f"rule {rule.index} (line {rule.line}) needs {rule.approvals} "
                             f"approvals but only {len(eligible)} approvers are eligible")
         elif rule.distinct_groups and rule.approvals > 1:
-            most = _largest_distinct([frozenset(a.groups) for a in eligible], rule.approvals)
+            most = largest_distinct([frozenset(a.groups) for a in eligible], rule.approvals)
             if most < rule.approvals:
                 warnings.append(
                     f"rule {rule.index} (line {rule.line}) can never reach its quorum: "

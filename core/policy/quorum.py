@@ -167,9 +167,15 @@ def helping_approvals(policy: Policy, rule: Rule | None, counted: Sequence[Decis
     approvers = [c.reviewer for c in counted if c.verdict == "approve" and c.reviewer]
     if rule is None or not rule.distinct_groups:
         return len(approvers)
-    need = rule.approvals
     groups = [frozenset(policy.approver(who).groups) for who in approvers
               if policy.approver(who) is not None]
+    return largest_distinct(groups, rule.approvals)
+
+
+def largest_distinct(groups: Sequence[frozenset[str]], need: int) -> int:
+    """The size (capped at `need`) of the largest set of approvers, given their groups, no two
+    of whom share a group. Used by the quorum and by `policy check`, so both count alike.
+    Bounded by MAX_GROUP_SEARCH steps; cut short, it counts fewer, never more."""
     best = 0
     steps = 0
 
