@@ -103,7 +103,7 @@ class Judge:
                  new: SignedDecision, now: datetime, *, caller: str | None = None) -> Ruling:
         """Count `new` or refuse it. `caller`: the logged-in reviewer (server), else None."""
         pinned = self.policy_for(proposal.policy)
-        who = caller or _attribute(pinned, proposal, new)
+        who = caller or _attribute(pinned, new)
 
         def refuse(code: str, message: str, decision: Decision | None = None) -> Ruling:
             return Ruling(code, message, status, decision, who)
@@ -193,12 +193,11 @@ class Judge:
         return receipt
 
 
-def _attribute(policy: Policy, proposal: Proposal, sd: SignedDecision) -> str | None:
+def _attribute(policy: Policy, sd: SignedDecision) -> str | None:
     """The roster identity whose key made this signature, if any (for naming refusals)."""
     try:
         key = verify(sd.signature, sd.document, "foureyes-decision-v1")
     except InvalidData:
         return None
     approver = policy.approver_by_key(key)
-    del proposal
     return approver.identity if approver is not None else None

@@ -30,6 +30,7 @@ from core.log.note import parse_checkpoint
 from core.log.store import LogStore
 from core.policy import Policy, SignedDecision
 from tests.bundle_factory import build, make_receipt, trust_toml
+from tests.corpus.make_corpus import patch_directory
 
 BOB, CAROL, DAVE = "bob@example.com", "carol@example.com", "dave@example.com"
 OTHER = "sha256:" + "ab" * 32
@@ -107,21 +108,8 @@ def test_deep_toml_is_refused_everywhere(vector_members, tmp_path, text):
     assert r.exit_code == 2 and "[trust]" in r.output
 
 
-def _patch_directory(data: bytes, name: bytes, offset: int, fmt: str, value: int) -> bytes:
-    """Set one field of the central directory header of entry ``name``."""
-    b = bytearray(data)
-    pos = b.find(b"PK\x01\x02" + b"\x00" * 0)  # first header
-    while pos >= 0:
-        n = struct.unpack_from("<H", b, pos + 28)[0]
-        if bytes(b[pos + 46:pos + 46 + n]) == name:
-            struct.pack_into(fmt, b, pos + offset, value)
-            return bytes(b)
-        pos = b.find(b"PK\x01\x02", pos + 4)
-    raise AssertionError(name)
-
-
 def test_zip_needing_version_6_4_is_an_archive_failure(vector_bytes):
-    data = _patch_directory(vector_bytes, b"proposal.json", 6, "<H", 64)
+    data = patch_directory(vector_bytes, b"proposal.json", 6, "<H", 64)
     report = verify_bundle(data, None)
     assert report.exit_code == 1 and _failed(report) == {"archive"}
     assert "6.4" in report.failures[0].message
@@ -129,7 +117,7 @@ def test_zip_needing_version_6_4_is_an_archive_failure(vector_bytes):
 
 def test_unsupported_compression_is_an_archive_failure(vector_bytes):
     for method in (12, 14, 99):  # bzip2, lzma, AES
-        data = _patch_directory(vector_bytes, b"receipt.json", 10, "<H", method)
+        data = patch_directory(vector_bytes, b"receipt.json", 10, "<H", method)
         report = verify_bundle(data, None)
         assert report.exit_code == 1 and _failed(report) == {"archive"}
 

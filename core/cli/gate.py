@@ -70,6 +70,15 @@ def _transport_options(f):  # noqa: ANN001, ANN202
     return queue_options(f)
 
 
+def _token_identity(queue, role: str, doing: str) -> str:  # noqa: ANN001 - HttpQueue
+    """Who the server says this token stands for, if it is a `role` token."""
+    have, me = queue.whoami()
+    if have != role:
+        raise InvalidData("forbidden", f"this is a {have} token ({me}); {doing} needs "
+                          f"a{'n' if role[0] in 'aeiou' else ''} {role} token")
+    return me
+
+
 @click.command()
 @click.option("--route", required=True, help="The action's route, e.g. payments.transfer.")
 @click.option("--params", "params_json", required=True, help="JSON object of parameters.")
@@ -100,10 +109,7 @@ def propose(route: str, params_json: str, summary_json: str, requester: str,
         raise click.UsageError("--params and --summary must be JSON objects")
     queue = _queue(server, folder, token, gate_state, gate_id, ca)
     if server is not None:
-        role, me = queue.whoami()
-        if role != "agent":
-            raise InvalidData("forbidden", f"this token is a {role} token ({me}); proposing "
-                              "needs an agent token")
+        me = _token_identity(queue, "agent", "proposing")
         if agent is not None and agent != me:
             raise InvalidData("proposer", f"your token stands for {me}, not {agent}; the "
                               "server takes the proposer from the token")
@@ -288,11 +294,7 @@ def run(proposal_id: str, command: tuple[str, ...], timeout: float, policy_path:
     try:
         queue = _queue(server, folder, token, gate_state, gate_id, ca)
         if server is not None:
-            role, me = queue.whoami()
-            if role != "gate":
-                raise InvalidData("forbidden", f"this is a {role} token ({me}); executing "
-                                  "needs a gate token")
-            gate_id = me
+            gate_id = _token_identity(queue, "gate", "executing")
         signer = FileKeySource(gate_state / "gate.key").signer(gate_id)
         policy_bytes = policy_path.read_bytes() if policy_path else queue.policy_bytes()
         runner = Gate(queue, policy_bytes, identity=gate_id, signer=signer, agent="agent:cli",

@@ -77,15 +77,20 @@ def _token(env: str, file_value: Any, base: Path, name: str) -> str:
         return value.strip()
     if file_value is None:
         raise InvalidData("config", f"no {name} token: set {env} or {name}_token_file")
-    path = base / str(file_value)
+    data = _read_bounded(base / str(file_value), MAX_TOKEN_BYTES)
+    return data.decode("utf-8", "replace").strip()
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """A local file of at most `limit` bytes, or InvalidData `config` saying why not."""
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_TOKEN_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as e:
         raise InvalidData("config", f"cannot read {path}: {e.strerror}") from e
-    if len(data) > MAX_TOKEN_BYTES:
-        raise InvalidData("config", f"{path} is too large for a token")
-    return data.decode("utf-8", "replace").strip()
+    if len(data) > limit:
+        raise InvalidData("config", f"{path} is larger than {limit} bytes")
+    return data
 
 
 def load_config(path: Path | str | None = None) -> GateConfig:
@@ -95,13 +100,7 @@ def load_config(path: Path | str | None = None) -> GateConfig:
     if not path:
         raise InvalidData("config", f"no gate configuration: pass --config or set {CONFIG_ENV}")
     path = Path(path).expanduser()
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as e:
-        raise InvalidData("config", f"cannot read {path}: {e.strerror}") from e
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InvalidData("config", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+    data = _read_bounded(path, MAX_CONFIG_BYTES)
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
