@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 
 from core.errors import InvalidData, Refused
 from core.formats import Decision, Proposal, Receipt
+from core.formats.documents import RECEIPT_NAMESPACE
 from core.policy import APPROVED, INVALID, REJECTED, Policy, SignedDecision, evaluate
 from core.policy.model import Rule
 from core.policy.quorum import helping_approvals, proposal_problem
 from core.signing import verify
 
-RECEIPT_NAMESPACE = "foureyes-receipt-v1"
 CLOCK_SKEW = timedelta(minutes=5)
 
 PENDING, APPROVED_S, CLAIMED, EXECUTED, REJECTED_S, EXPIRED_S = (

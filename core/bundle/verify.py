@@ -40,12 +40,12 @@ from core.bundle.archive import NotABundle, read_bundle_file, read_members
 from core.bundle.trust import Trust
 from core.errors import InvalidData
 from core.formats import Event, Proposal, Receipt, parse_json, sha256_ref
+from core.formats.documents import RECEIPT_NAMESPACE
 from core.log.merkle import leaf_hash, verify_inclusion
 from core.log.note import LogVerifier, verify_checkpoint
 from core.policy import APPROVED, REJECTED, Outcome, Policy, SignedDecision, evaluate
 from core.signing import verify
 
-RECEIPT_NAMESPACE = "foureyes-receipt-v1"
 MAX_LOG_LINES = 4096  # log/entries.jsonl lines, and log/proofs.json keys
 UNEXPECTED = "a document could not be read (unexpected error):"
 MAX_PROOF_HASHES = 64  # an RFC 9162 inclusion proof in a tree of < 2^64 leaves

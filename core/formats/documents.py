@@ -22,6 +22,7 @@ from core.formats.canonical import canonical, parse_json, sha256_ref
 PROPOSAL_SCHEMA = "foureyes.proposal/v1"
 DECISION_SCHEMA = "foureyes.decision/v1"
 RECEIPT_SCHEMA = "foureyes.receipt/v1"
+RECEIPT_NAMESPACE = "foureyes-receipt-v1"  # the SSHSIG namespace a gate signs receipts in
 EVENT_SCHEMA = "foureyes.event/v1"
 
 MAX_TEXT_CHARS = 8192

@@ -25,6 +25,7 @@ from typing import Any
 
 from core.errors import InvalidData, TransportError
 from core.formats import Proposal, Receipt, format_time, now_utc
+from core.formats.documents import RECEIPT_NAMESPACE
 from core.gate.errors import (
     AlreadyExecuted,
     DeniedByPolicy,
@@ -50,7 +51,6 @@ from core.queue.base import ProposalView, Queue
 from core.queue.logcheck import check_log_agrees
 from core.signing import Signer
 
-RECEIPT_NAMESPACE = "foureyes-receipt-v1"
 DEFAULT_WAIT = 3600.0
 POLL_SLICE = 30.0  # one long-poll request waits at most this long
 

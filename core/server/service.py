@@ -30,7 +30,6 @@ from core.policy.quorum import warm
 from core.server.auth import AuthService, Caller
 from core.server.store import ServerStore
 
-ROLES = ("reviewer", "agent", "gate", "auditor")
 MAX_CACHED_PROPOSALS = 1024  # parsed proposals kept by their exact bytes (immutable)
 MAX_CACHED_PROPOSAL_BYTES = 64 * 1024
 
