@@ -1,13 +1,19 @@
 """`foureyes mcp proxy` end to end: the mcp SDK's ClientSession over stdio talks to the
 proxy process, which wraps a real MCP server (below) and the real queue server; reviewers
 decide through the API. The upstream appends every call it receives to a JSON-lines file,
-so each test can say exactly what ran upstream."""
+so each test can say exactly what ran upstream. The helpers here (`Proxy`, `call`, `ran`)
+serve tests/test_integrations_mcp_http.py too, where the proxy is served over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -28,6 +34,8 @@ import json, os, sys
 from mcp.server.mcpserver import MCPServer
 
 LOG = sys.argv[1]
+if os.path.exists(LOG + ".down"):  # the tests' switch: this upstream cannot start
+    sys.exit(1)
 app = MCPServer("bank")
 
 def record(tool, **args):
@@ -64,6 +72,18 @@ def crash() -> str:
     record("crash")
     os._exit(3)
 
+@app.resource("bank://rates")
+def rates() -> str:
+    """Today's rates."""
+    record("rates")
+    return "EUR 1.08"
+
+@app.prompt()
+def dispute(account: str) -> str:
+    """Draft a dispute letter."""
+    record("dispute", account=account)
+    return f"Write a dispute for {account}."
+
 if __name__ == "__main__":
     if sys.argv[2:3] == ["--http"]:
         app.run("streamable-http", host="127.0.0.1", port=int(sys.argv[3]))
@@ -83,30 +103,86 @@ def text(result: types.CallToolResult) -> str:
     return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class Proxy:
-    """Launch `foureyes mcp proxy` for one client session (one proxy process)."""
+    """`foureyes mcp proxy` over one upstream: launched per client session over stdio
+    (`session`), or once as an HTTP server (`serving`) for many sessions (`http_session`)."""
 
     def __init__(self, env, tmp_path: Path, name: str, *, wait: float,  # noqa: F811
-                 server: str | None = None, upstream_url: str | None = None) -> None:
+                 server: str | None = None, upstream_url: str | None = None,
+                 extra: tuple[str, ...] = ()) -> None:
         self.upstream_url = upstream_url
         self.config = env.config(name, server=server)
         self.script = tmp_path / "bank_server.py"
         self.script.write_text(UPSTREAM)
         self.log = tmp_path / f"{name}-upstream.jsonl"
         self.wait = wait
+        self.extra = extra
+        self.url = ""
+
+    def argv(self, *more: str) -> list[str]:
+        return ["-m", "core.cli.main", "mcp", "proxy", "--config", str(self.config),
+                "--name", "bank", "--wait", str(self.wait), "--progress-every", "0.3",
+                *self.extra, *more,
+                *(["--upstream-url", self.upstream_url] if self.upstream_url else
+                  ["--", sys.executable, str(self.script), str(self.log)])]
+
+    def environ(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/tmp"),
+                "PATH": os.environ.get("PATH", "")}
 
     def params(self) -> StdioServerParameters:
-        return StdioServerParameters(
-            command=sys.executable, cwd=str(REPO),
-            args=["-m", "core.cli.main", "mcp", "proxy", "--config", str(self.config),
-                  "--name", "bank", "--wait", str(self.wait), "--progress-every", "0.3",
-                  *(["--upstream-url", self.upstream_url] if self.upstream_url else
-                    ["--", sys.executable, str(self.script), str(self.log)])],
-            env={"PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/tmp")})
+        return StdioServerParameters(command=sys.executable, cwd=str(REPO), args=self.argv(),
+                                     env=self.environ())
 
     def session(self, fn):
         async def main():
             async with stdio_client(self.params()) as (r, w), ClientSession(r, w) as s:
+                await s.initialize()
+                return await fn(s)
+        return anyio.run(main)
+
+    @contextlib.contextmanager
+    def serving(self, *more: str, environ: dict[str, str] | None = None) -> Iterator[str]:
+        """Run the proxy with `--listen 127.0.0.1:0 MORE...`; yield the URL it announces."""
+        from core.integrations.mcp_http import ANNOUNCE
+
+        errors = self.log.with_suffix(".stderr")
+        with errors.open("wb") as sink:
+            proc = subprocess.Popen([sys.executable, *self.argv("--listen", "127.0.0.1:0",
+                                                                 *more)],
+                                    cwd=str(REPO), env={**self.environ(), **(environ or {})},
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=sink)
+        try:
+            deadline = time.monotonic() + 60
+            while ANNOUNCE not in errors.read_text("utf-8", "replace"):
+                assert proc.poll() is None and time.monotonic() < deadline, errors.read_text()
+                time.sleep(0.1)
+            line = next(x for x in errors.read_text().splitlines() if ANNOUNCE in x)
+            self.url = line.split(ANNOUNCE, 1)[1].strip()
+            yield self.url
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    def http_session(self, fn, *, headers: dict[str, str] | None = None,
+                     terminate: bool = True):
+        """One client session against the running HTTP proxy (`serving`)."""
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        async def main():
+            async with httpx2.AsyncClient(headers=headers,
+                                          timeout=httpx2.Timeout(30, read=300)) as http, \
+                    streamable_http_client(self.url, http_client=http,
+                                           terminate_on_close=terminate) as (r, w, *_), \
+                    ClientSession(r, w) as s:
                 await s.initialize()
                 return await fn(s)
         return anyio.run(main)
@@ -117,6 +193,21 @@ def call(session: ClientSession, tool: str, args: dict, progress: list | None = 
         if progress is not None:
             progress.append(message)
     return session.call_tool(tool, args, progress_callback=on_progress)
+
+
+async def decided(env, s: ClientSession, tool: str, args: dict, decide,  # noqa: F811
+                  known: frozenset = frozenset()):
+    """Call a gated tool (with the summary); once its proposal is pending, `decide(proposal)`
+    (reviewers, through the API). Returns the call's result and the proposal."""
+    box: dict = {}
+    async with anyio.create_task_group() as tg:
+        async def run():
+            box["out"] = await call(s, tool, {**args, "foureyes_summary": SUMMARY})
+        tg.start_soon(run)
+        proposal = await anyio.to_thread.run_sync(
+            lambda: env.pending(f"mcp.bank.{tool}", known=known))
+        await anyio.to_thread.run_sync(decide, proposal)
+    return box["out"], proposal
 
 
 def test_list_approve_execute_once_receipt_and_bundle(env, tmp_path):  # noqa: F811
@@ -138,15 +229,7 @@ def test_list_approve_execute_once_receipt_and_bundle(env, tmp_path):  # noqa: F
         bare = await call(s, "transfer", dict(args))
         assert bare.is_error and "[summary]" in text(bare)
         # the gated call waits; two reviewers approve; it runs once
-        async with anyio.create_task_group() as tg:
-            box = {}
-
-            async def run():
-                box["out"] = await call(s, "transfer", {**args, "foureyes_summary": SUMMARY})
-            tg.start_soon(run)
-            proposal = await anyio.to_thread.run_sync(env.pending, "mcp.bank.transfer")
-            await anyio.to_thread.run_sync(env.approve, proposal)
-        return box["out"], proposal
+        return await decided(env, s, "transfer", args, env.approve)
 
     out, proposal = proxy.session(scenario)
     assert not out.is_error and text(out) == "sent 120000 to acct-991"
@@ -227,24 +310,36 @@ def test_pending_retry_disconnect_changed_args_and_reject(env, tmp_path):  # noq
 def test_expiry_unreachable_and_upstream_gone_run_nothing(env, tmp_path):  # noqa: F811
     proxy = Proxy(env, tmp_path, "mcp-fail", wait=60)
 
+    down = Path(f"{proxy.log}.down")  # while it exists, the upstream cannot start
+    args = {"amount_minor": 7, "to": "acct-7"}
+
     async def expire_then_crash(s: ClientSession):
-        async with anyio.create_task_group() as tg:
-            box = {}
+        expired, _ = await decided(env, s, "slow", {"x": 1},
+                                   lambda p: env.decide(p, BOB))  # one of two
+        down.touch()
+        crashed = await call(s, "crash", {})  # dies mid-call, and cannot be restarted
+        still_down = await call(s, "balance", {"account": "acct-1"})
+        approved, proposal = await decided(env, s, "transfer", args, env.approve)
+        kept = await anyio.to_thread.run_sync(env.view, proposal.hash)
+        down.unlink()
+        back = await call(s, "balance", {"account": "acct-1"})  # the proxy reconnects
+        again = await call(s, "transfer", {**args, "foureyes_summary": SUMMARY})
+        return expired, crashed, still_down, approved, proposal, kept, back, again
 
-            async def run():
-                box["out"] = await call(s, "slow", {"x": 1, "foureyes_summary": SUMMARY})
-            tg.start_soon(run)
-            proposal = await anyio.to_thread.run_sync(env.pending, "mcp.bank.slow")
-            await anyio.to_thread.run_sync(env.decide, proposal, BOB)  # one of two
-        crashed = await call(s, "crash", {})
-        after = await call(s, "balance", {"account": "acct-1"})
-        return box["out"], crashed, after
-
-    expired, crashed, after = proxy.session(expire_then_crash)
+    expired, crashed, still_down, approved, proposal, kept, back, again = \
+        proxy.session(expire_then_crash)
     assert expired.is_error and "[expired]" in text(expired)
     assert crashed.is_error and "upstream" in text(crashed)
-    assert after.is_error and "[upstream]" in text(after)
-    assert ran(proxy.log) == [{"tool": "crash", "args": {}}]  # the slow call never ran
+    assert still_down.is_error and "[upstream] cannot connect" in text(still_down)
+    # approved while the upstream is gone: not claimed, not run, kept approved for a retry
+    assert approved.is_error and "[upstream]" in text(approved)
+    assert proposal.hash in text(approved) and kept.status == "approved"
+    assert not back.is_error and text(back) == "acct-1: 100"
+    assert not again.is_error and text(again) == "sent 7 to acct-7"  # the same proposal
+    assert env.view(proposal.hash).status == "executed"
+    assert ran(proxy.log) == [{"tool": "crash", "args": {}},  # the slow call never ran
+                              {"tool": "balance", "args": {"account": "acct-1"}},
+                              {"tool": "transfer", "args": args}]
 
     dead = Proxy(env, tmp_path, "mcp-dead", wait=5, server=DEAD_SERVER)
 
@@ -270,15 +365,9 @@ def test_route_map_is_checked(pair):
 
 
 def test_upstream_over_streamable_http(env, tmp_path):  # noqa: F811
-    import socket
-    import subprocess
-    import time
-
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proxy = Proxy(env, tmp_path, "mcp-http", wait=60,
                   upstream_url=f"http://127.0.0.1:{port}/mcp")
     proxy.script.write_text(UPSTREAM)
@@ -298,15 +387,7 @@ def test_upstream_over_streamable_http(env, tmp_path):  # noqa: F811
         async def scenario(s: ClientSession):
             tools = {t.name: t for t in (await s.list_tools()).tools}
             assert "foureyes_summary" in tools["transfer"].input_schema["required"]
-            async with anyio.create_task_group() as tg:
-                box = {}
-
-                async def run():
-                    box["out"] = await call(s, "transfer", {**args, "foureyes_summary": SUMMARY})
-                tg.start_soon(run)
-                proposal = await anyio.to_thread.run_sync(env.pending, "mcp.bank.transfer")
-                await anyio.to_thread.run_sync(env.approve, proposal)
-            return box["out"]
+            return (await decided(env, s, "transfer", args, env.approve))[0]
 
         out = proxy.session(scenario)
         assert not out.is_error and text(out) == "sent 42 to acct-h"
