@@ -152,24 +152,32 @@ class Proxy:
         """Run the proxy with `--listen 127.0.0.1:0 MORE...`; yield the URL it announces."""
         from core.integrations.mcp_http import ANNOUNCE
 
-        errors = self.log.with_suffix(".stderr")
+        errors = self.stderr = self.log.with_suffix(".stderr")
         with errors.open("wb") as sink:
             proc = subprocess.Popen([sys.executable, *self.argv("--listen", "127.0.0.1:0",
                                                                  *more)],
                                     cwd=str(REPO), env={**self.environ(), **(environ or {})},
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=sink)
+        self.process = proc
         try:
-            deadline = time.monotonic() + 60
-            while ANNOUNCE not in errors.read_text("utf-8", "replace"):
-                assert proc.poll() is None and time.monotonic() < deadline, errors.read_text()
-                time.sleep(0.1)
-            line = next(x for x in errors.read_text().splitlines() if ANNOUNCE in x)
+            line = self.wait_stderr(ANNOUNCE)
             self.url = line.split(ANNOUNCE, 1)[1].strip()
             yield self.url
         finally:
             proc.terminate()
             proc.wait(30)
+
+    def wait_stderr(self, fragment: str, timeout: float = 60) -> str:
+        """The first line the serving proxy wrote to stderr containing `fragment`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.stderr.read_text("utf-8", "replace").splitlines()
+            found = [x for x in lines if fragment in x]
+            if found:
+                return found[0]
+            assert self.process.poll() is None and time.monotonic() < deadline, lines[-20:]
+            time.sleep(0.1)
 
     def http_session(self, fn, *, headers: dict[str, str] | None = None,
                      terminate: bool = True):

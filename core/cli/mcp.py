@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -76,6 +77,7 @@ def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
     if listen is not None:  # refuse a bad bind before anything starts
         token = read_token(token_file)
         check_bind(parse_listen(listen)[0], allow_remote=allow_remote, token=token)
+    logging.basicConfig(level=logging.WARNING, format="foureyes mcp proxy: %(message)s")
     runner = GatedRunner.from_config(config)
     runner.slice = max(0.1, progress_every)
     try:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from fnmatch import fnmatchcase
@@ -52,7 +53,7 @@ from core.integrations.mcp_upstream import Upstream
 from core.integrations.summary import SUMMARY_FIELD, SUMMARY_SCHEMA, default_summary, summary_from
 
 ROUTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}")
-EXPOSABLE = ("resources", "prompts")
+log = logging.getLogger("foureyes.mcp")
 
 OPEN, GATED, DENIED = "open", "gated", "denied"
 
@@ -203,6 +204,7 @@ class McpProxy:
             elapsed = anyio.current_time() - start
             view = await anyio.to_thread.run_sync(
                 self.runner.poll, proposal, min(self.runner.slice, max(0.0, self.wait - elapsed)))
+            await _client_still_there(ctx, proposal)
             if view.status == "approved":
                 return True
             elapsed = anyio.current_time() - start
@@ -280,6 +282,21 @@ class McpProxy:
         if "prompts" in self.expose:
             handlers.update(on_list_prompts=self.list_prompts, on_get_prompt=self.get_prompt)
         return Server("foureyes-proxy", version="1", **handlers)
+
+
+async def _client_still_there(ctx: Any, proposal) -> None:  # noqa: ANN001 - a Proposal
+    """Over HTTP, a client that drops its connection mid-wait is not a cancellation to the
+    SDK (the 2025 transport lets a client resume a stream), so the handler would go on
+    waiting and run the call on approval for nobody. Check the request's connection after
+    every slice and stop: nothing runs, and the proposal is kept for the same call later.
+    Over stdio the client leaving ends the process, so there is nothing to check."""
+    request = getattr(ctx, "request", None)
+    is_disconnected = getattr(request, "is_disconnected", None)
+    if is_disconnected is not None and await is_disconnected():
+        log.warning("the client disconnected while proposal %s waited; nothing ran, the "
+                    "proposal is kept", proposal.hash)
+        raise InvalidData("pending", f"the client disconnected while proposal "
+                          f"{proposal.hash} waited; nothing ran. {retry_hint(proposal)}")
 
 
 async def _progress(ctx: Any, done: float, total: float, message: str) -> None:
