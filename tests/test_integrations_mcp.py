@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from core.bundle.trust import parse_trust
 from core.bundle.verify import verify_bundle
 from core.integrations._runner import action_key
+from core.integrations.mcp_http import ANNOUNCE
 from core.integrations.mcp_proxy import result_digest
 from tests.bundle_factory import trust_toml
 from tests.test_integrations_support import BOB, DAVE, DEAD_SERVER, env  # noqa: F401
@@ -111,7 +113,7 @@ def free_port() -> int:
 
 class Proxy:
     """`foureyes mcp proxy` over one upstream: launched per client session over stdio
-    (`session`), or once as an HTTP server (`serving`) for many sessions (`http_session`)."""
+    (`session`), or once as an HTTP server (`serving`) for many sessions (`Served.session`)."""
 
     def __init__(self, env, tmp_path: Path, name: str, *, wait: float,  # noqa: F811
                  server: str | None = None, upstream_url: str | None = None,
@@ -123,7 +125,6 @@ class Proxy:
         self.log = tmp_path / f"{name}-upstream.jsonl"
         self.wait = wait
         self.extra = extra
-        self.url = ""
 
     def argv(self, *more: str) -> list[str]:
         return ["-m", "core.cli.main", "mcp", "proxy", "--config", str(self.config),
@@ -148,28 +149,24 @@ class Proxy:
         return anyio.run(main)
 
     @contextlib.contextmanager
-    def serving(self, *more: str, environ: dict[str, str] | None = None) -> Iterator[str]:
-        """Run the proxy with `--listen 127.0.0.1:0 MORE...`; yield the URL it announces."""
-        from core.integrations.mcp_http import ANNOUNCE
+    def serving(self, *more: str, environ: dict[str, str] | None = None) -> Iterator[Served]:
+        """Run the proxy with `--listen 127.0.0.1:0 MORE...` for many client sessions."""
+        with served([sys.executable, *self.argv("--listen", "127.0.0.1:0", *more)],
+                    cwd=REPO, environ={**self.environ(), **(environ or {})},
+                    stderr=self.log.with_suffix(".stderr")) as running:
+            yield running
 
-        errors = self.stderr = self.log.with_suffix(".stderr")
-        with errors.open("wb") as sink:
-            proc = subprocess.Popen([sys.executable, *self.argv("--listen", "127.0.0.1:0",
-                                                                 *more)],
-                                    cwd=str(REPO), env={**self.environ(), **(environ or {})},
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=sink)
-        self.process = proc
-        try:
-            line = self.wait_stderr(ANNOUNCE)
-            self.url = line.split(ANNOUNCE, 1)[1].strip()
-            yield self.url
-        finally:
-            proc.terminate()
-            proc.wait(30)
+
+class Served:
+    """A `foureyes mcp proxy --listen` process: the URL it announced, its stderr."""
+
+    def __init__(self, process: subprocess.Popen, stderr: Path) -> None:
+        self.process = process
+        self.stderr = stderr
+        self.url = self.wait_stderr(ANNOUNCE).split(ANNOUNCE, 1)[1].strip()
 
     def wait_stderr(self, fragment: str, timeout: float = 60) -> str:
-        """The first line the serving proxy wrote to stderr containing `fragment`."""
+        """The first line the process wrote to stderr containing `fragment`."""
         deadline = time.monotonic() + timeout
         while True:
             lines = self.stderr.read_text("utf-8", "replace").splitlines()
@@ -179,9 +176,9 @@ class Proxy:
             assert self.process.poll() is None and time.monotonic() < deadline, lines[-20:]
             time.sleep(0.1)
 
-    def http_session(self, fn, *, headers: dict[str, str] | None = None,
-                     terminate: bool = True):
-        """One client session against the running HTTP proxy (`serving`)."""
+    def session(self, fn, *, headers: dict[str, str] | None = None, terminate: bool = True):
+        """One mcp client session over streamable HTTP; `terminate=False` leaves without
+        the session DELETE, as a client that just drops its connection."""
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
@@ -194,6 +191,21 @@ class Proxy:
                 await s.initialize()
                 return await fn(s)
         return anyio.run(main)
+
+
+@contextlib.contextmanager
+def served(argv: list[str], *, cwd: Path, environ: dict[str, str], stderr: Path
+           ) -> Iterator[Served]:
+    """Start `argv` (in its own process group, ended with it) and wait for its URL."""
+    with stderr.open("wb") as sink:
+        proc = subprocess.Popen(argv, cwd=str(cwd), env=environ, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True)
+    try:
+        yield Served(proc, stderr)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
 def call(session: ClientSession, tool: str, args: dict, progress: list | None = None):
@@ -360,6 +372,47 @@ def test_expiry_unreachable_and_upstream_gone_run_nothing(env, tmp_path):  # noq
     assert gated.is_error and "[unreachable]" in text(gated)
     assert open_.is_error and "[unreachable]" in text(open_)
     assert ran(dead.log) == []
+
+
+def test_resources_and_prompts_only_when_exposed_and_by_policy(env, tmp_path):  # noqa: F811
+    from mcp.shared.exceptions import MCPError
+
+    plain = Proxy(env, tmp_path, "mcp-tools-only", wait=5)
+
+    async def tools_only(s: ClientSession):
+        with pytest.raises(MCPError):
+            await s.list_resources()
+        with pytest.raises(MCPError):
+            await s.read_resource("bank://rates")
+        with pytest.raises(MCPError):
+            await s.get_prompt("dispute", {"account": "acct-1"})
+        return s.server_capabilities
+
+    caps = plain.session(tools_only)
+    assert caps.resources is None and caps.prompts is None and caps.tools is not None
+    assert ran(plain.log) == []
+
+    exposed = Proxy(env, tmp_path, "mcp-expose", wait=5,
+                    extra=("--expose", "resources", "--expose", "prompts"))
+
+    async def reads(s: ClientSession):
+        listed = await s.list_resources()
+        rates = await s.read_resource("bank://rates")  # an open route: runs, logged
+        prompts = await s.list_prompts()
+        with pytest.raises(MCPError) as refused:  # a gated route: a read cannot wait
+            await s.get_prompt("dispute", {"account": "acct-1"})
+        return listed, rates, prompts, refused.value
+
+    listed, rates, prompts, refused = exposed.session(reads)
+    assert [str(r.uri) for r in listed.resources] == ["bank://rates"]
+    assert [c.text for c in rates.contents] == ["EUR 1.08"]
+    assert [p.name for p in prompts.prompts] == ["dispute"]
+    assert "[config]" in str(refused) and "needs approval" in str(refused)
+    assert ran(exposed.log) == [{"tool": "rates", "args": {}}]  # the prompt never ran
+    [read] = [v for v in env.server.auditor().list_proposals()
+              if v.proposal.route == "mcp.bank.resources/read"]
+    assert read.proposal.params == {"uri": "bank://rates"} and read.status == "executed"
+    assert env.receipt(read.hash)["outcome"] == "succeeded"
 
 
 @pytest.mark.parametrize("pair", ["transfer", "transfer=bad route"])

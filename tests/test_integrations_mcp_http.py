@@ -37,8 +37,8 @@ def test_http_approve_reject_disconnect_and_retry(env, tmp_path):  # noqa: F811
     a = {"amount_minor": 120000, "to": "acct-991"}
     b = {"amount_minor": 3, "to": "acct-3"}
     c = {"amount_minor": 900, "to": "acct-9"}
-    with proxy.serving() as url:
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+    with proxy.serving() as served:
+        assert served.url.startswith("http://127.0.0.1:") and served.url.endswith("/mcp")
 
         async def approve_then_reject(s: ClientSession):
             tools = {t.name: t for t in (await s.list_tools()).tools}
@@ -48,7 +48,7 @@ def test_http_approve_reject_disconnect_and_retry(env, tmp_path):  # noqa: F811
                                      lambda p: env.decide(p, DAVE, "reject"))
             return approved, rejected
 
-        (out, p_a), (refused, p_b) = proxy.http_session(approve_then_reject)
+        (out, p_a), (refused, p_b) = served.session(approve_then_reject)
         assert not out.is_error and text(out) == "sent 120000 to acct-991"
         assert p_a.params == a  # the upstream got the signed params, once
         receipt = env.receipt(p_a.hash)
@@ -76,15 +76,15 @@ def test_http_approve_reject_disconnect_and_retry(env, tmp_path):  # noqa: F811
                     await seen.wait()
                     tg.cancel_scope.cancel()
 
-            proxy.http_session(leave_mid_wait, terminate=terminate)
+            served.session(leave_mid_wait, terminate=terminate)
             [left] = proposals_for(env, "mcp.bank.transfer", args)
-            proxy.wait_stderr(f"the client disconnected while proposal {left.hash} waited")
+            served.wait_stderr(f"the client disconnected while proposal {left.hash} waited")
             env.approve(left.hash)  # the proxy no longer waits on it: it must stay approved
             assert env.view(left.hash).status == "approved"
             assert ran(proxy.log) == expected
 
             # the same call from a new session attaches to that proposal and runs once
-            again = proxy.http_session(
+            again = served.session(
                 lambda s, args=args: call(s, "transfer", {**args, "foureyes_summary": SUMMARY}))
             assert not again.is_error and text(again) == f"sent {args['amount_minor']} to acct-9"
             assert [v.hash for v in proposals_for(env, "mcp.bank.transfer", args)] == [left.hash]
@@ -97,7 +97,8 @@ def test_http_token_host_and_origin_checks(env, tmp_path):  # noqa: F811
     proxy = Proxy(env, tmp_path, "mcp-token", wait=5)
     token_file = tmp_path / "mcp.token"
     token_file.write_text(TOKEN + "\n")
-    with proxy.serving("--token-file", str(token_file)) as url:
+    with proxy.serving("--token-file", str(token_file)) as served:
+        url = served.url
         port = url.split(":")[2].split("/")[0]
         body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                 "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -118,7 +119,7 @@ def test_http_token_host_and_origin_checks(env, tmp_path):  # noqa: F811
 
         async def use(s: ClientSession):
             return await call(s, "balance", {"account": "acct-1"})
-        out = proxy.http_session(use, headers={"Authorization": f"Bearer {TOKEN}"})
+        out = served.session(use, headers={"Authorization": f"Bearer {TOKEN}"})
         assert not out.is_error and text(out) == "acct-1: 100"
 
 

@@ -184,12 +184,16 @@ class McpProxy:
         def run_once(signed: dict[str, Any]) -> Executed:  # Gate.execute's worker thread
             try:
                 return anyio.from_thread.run(forward, session, signed)
+            except MCPError as e:  # the upstream answered with an error: it is there
+                text = f"Foureyes: [upstream] the upstream MCP server answered an error: {e}"
+                state = "error"
             except Exception as e:  # noqa: BLE001 - the upstream failed: a failed receipt
                 gone.append(e)
                 text = f"Foureyes: [upstream] the upstream MCP server failed: {e!r}"
-                return Executed(on_gone(text), succeeded=False,
-                                result={"sha256": sha256_hex(text.encode()), "is_error": True,
-                                        "upstream": "gone"})
+                state = "gone"
+            return Executed(on_gone(text), succeeded=False,
+                            result={"sha256": sha256_hex(text.encode()), "is_error": True,
+                                    "upstream": state})
 
         with anyio.CancelScope(shield=True):  # once claimed, the receipt must be recorded
             run = await anyio.to_thread.run_sync(self.runner.execute, proposal, run_once)
