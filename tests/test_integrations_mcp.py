@@ -350,6 +350,10 @@ def test_expiry_unreachable_and_upstream_gone_run_nothing(env, tmp_path):  # noq
         proxy.session(expire_then_crash)
     assert expired.is_error and "[expired]" in text(expired)
     assert crashed.is_error and "upstream" in text(crashed)
+    [died] = [v for v in env.server.auditor().list_proposals()
+              if v.proposal.route == "mcp.bank.crash"]
+    assert env.receipt(died.hash)["outcome"] == "failed"
+    assert env.receipt(died.hash)["result"]["upstream"] == "gone"
     assert still_down.is_error and "[upstream] cannot connect" in text(still_down)
     # approved while the upstream is gone: not claimed, not run, kept approved for a retry
     assert approved.is_error and "[upstream]" in text(approved)

@@ -138,6 +138,16 @@ def test_network_binds_are_refused_before_anything_starts(env, tmp_path, more, m
     assert not proxy.log.exists()  # the upstream was never started
 
 
+def test_an_upstream_that_cannot_start_is_one_error_line(env, tmp_path):  # noqa: F811
+    proxy = Proxy(env, tmp_path, "mcp-nostart", wait=5)
+    argv = proxy.argv("--listen", "127.0.0.1:0")
+    argv[argv.index("--") + 1:] = [str(tmp_path / "no-such-server")]
+    out = subprocess.run([sys.executable, *argv], cwd=str(REPO), env=proxy.environ(),
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: [upstream] cannot connect to the upstream")
+
+
 def test_bind_rules():
     assert parse_listen("localhost:0") == ("127.0.0.1", 0)
     assert parse_listen("[::1]:8765") == ("::1", 8765)

@@ -63,6 +63,7 @@ def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
     except ImportError as e:
         raise click.UsageError(f"the MCP proxy needs the mcp extra: pip install "
                                f"'foureyes[mcp]' ({e})") from e
+    from core.errors import FoureyesError
     from core.integrations import GatedRunner, load_config
 
     if bool(command) == bool(upstream_url):
@@ -87,5 +88,12 @@ def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
             anyio.run(lambda: serve_http(runner, listen=listen, token=token,
                                          allow_remote=allow_remote,
                                          allowed_hosts=allowed_hosts, **options))
+    except BaseExceptionGroup as group:  # task groups wrap what they carry: show the cause
+        inner: BaseException = group
+        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+            inner = inner.exceptions[0]
+        if isinstance(inner, FoureyesError | KeyboardInterrupt):
+            raise inner from None
+        raise
     finally:
         runner.close()

@@ -184,9 +184,14 @@ class McpProxy:
         def run_once(signed: dict[str, Any]) -> Executed:  # Gate.execute's worker thread
             try:
                 return anyio.from_thread.run(forward, session, signed)
-            except MCPError as e:  # the upstream answered with an error: it is there
-                text = f"Foureyes: [upstream] the upstream MCP server answered an error: {e}"
-                state = "error"
+            except MCPError as e:
+                if e.code == types.CONNECTION_CLOSED:  # the SDK's word for "it went away"
+                    gone.append(e)
+                    text = f"Foureyes: [upstream] the upstream MCP server went away: {e.message}"
+                    state = "gone"
+                else:  # it answered with an error: it is there
+                    text = f"Foureyes: [upstream] the upstream MCP server answered: {e.message}"
+                    state = "error"
             except Exception as e:  # noqa: BLE001 - the upstream failed: a failed receipt
                 gone.append(e)
                 text = f"Foureyes: [upstream] the upstream MCP server failed: {e!r}"
