@@ -429,17 +429,17 @@ def test_route_map_is_checked(pair):
     assert parse_routes(("transfer=payments.transfer",)) == {"transfer": "payments.transfer"}
 
 
-def test_upstream_over_streamable_http(env, tmp_path):  # noqa: F811
+def test_upstream_over_streamable_http_and_back(env, tmp_path):  # noqa: F811
     import httpx
 
     port = free_port()
     proxy = Proxy(env, tmp_path, "mcp-http", wait=60,
                   upstream_url=f"http://127.0.0.1:{port}/mcp")
-    proxy.script.write_text(UPSTREAM)
-    upstream = subprocess.Popen([sys.executable, str(proxy.script), str(proxy.log), "--http",
-                                 str(port)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    try:
+
+    def start_upstream() -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, str(proxy.script), str(proxy.log), "--http",
+                                    str(port)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -447,16 +447,30 @@ def test_upstream_over_streamable_http(env, tmp_path):  # noqa: F811
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        return process
+
+    upstream = start_upstream()
+    try:
         args = {"amount_minor": 42, "to": "acct-h"}
 
         async def scenario(s: ClientSession):
+            nonlocal upstream
             tools = {t.name: t for t in (await s.list_tools()).tools}
             assert "foureyes_summary" in tools["transfer"].input_schema["required"]
-            return (await decided(env, s, "transfer", args, env.approve))[0]
+            out = (await decided(env, s, "transfer", args, env.approve))[0]
+            upstream.terminate()  # the URL goes away: fail closed, then reach it again
+            await anyio.to_thread.run_sync(upstream.wait, 10)
+            gone = await call(s, "balance", {"account": "acct-1"})
+            upstream = await anyio.to_thread.run_sync(start_upstream)
+            back = await call(s, "balance", {"account": "acct-1"})
+            return out, gone, back
 
-        out = proxy.session(scenario)
+        out, gone, back = proxy.session(scenario)
         assert not out.is_error and text(out) == "sent 42 to acct-h"
-        assert ran(proxy.log) == [{"tool": "transfer", "args": args}]
+        assert gone.is_error and "[upstream] cannot connect" in text(gone)
+        assert not back.is_error and text(back) == "acct-1: 100"
+        assert ran(proxy.log) == [{"tool": "transfer", "args": args},
+                                  {"tool": "balance", "args": {"account": "acct-1"}}]
     finally:
         upstream.terminate()
         upstream.wait(10)
