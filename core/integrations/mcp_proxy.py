@@ -162,17 +162,17 @@ class McpProxy:
             return Executed(result, succeeded=not result.is_error,
                             result={"sha256": result_digest(result),
                                     "is_error": bool(result.is_error)})
-        return await self._execute(proposal, forward, on_gone=tool_error)
+        return await self._execute(proposal, forward, on_failure=tool_error)
 
     async def _execute(self, proposal, forward: Callable[[ClientSession, dict[str, Any]],  # noqa: ANN001
                                                          Awaitable[Executed]],
-                       on_gone: Callable[[str], Any]) -> Any:  # noqa: ANN401
+                       on_failure: Callable[[str], Any]) -> Any:  # noqa: ANN401
         """Claim and run `proposal` once on a live upstream session, with the signed params.
 
         The upstream is pinged first (reconnecting once if it went away): a dead upstream
         leaves the proposal unclaimed, approved if it was, for a retry. If it fails during
-        the call, the receipt says so, `on_gone(text)` is the answer and the session is
-        dropped, so that the next call starts or reaches the upstream again."""
+        the call, the receipt says so and `on_failure(text)` is the answer; if it went away,
+        the session is dropped, so that the next call starts or reaches it again."""
         try:
             session = await self.upstream.alive()
         except InvalidData as e:
@@ -196,7 +196,7 @@ class McpProxy:
                 gone.append(e)
                 text = f"Foureyes: [upstream] the upstream MCP server failed: {e!r}"
                 state = "gone"
-            return Executed(on_gone(text), succeeded=False,
+            return Executed(on_failure(text), succeeded=False,
                             result={"sha256": sha256_hex(text.encode()), "is_error": True,
                                     "upstream": state})
 
@@ -247,7 +247,7 @@ class McpProxy:
                 result = await send(session)
                 return Executed(result, succeeded=True, result={"sha256": sha256_hex(
                     result.model_dump_json(by_alias=True, exclude_none=True).encode())})
-            out = await self._execute(submitted.proposal, forward, on_gone=lambda t: t)
+            out = await self._execute(submitted.proposal, forward, on_failure=lambda t: t)
         except FoureyesError as e:
             raise MCPError(code=types.INVALID_REQUEST, message=f"Foureyes refused: "
                            f"{e.diagnostics()}") from e
