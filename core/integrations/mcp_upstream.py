@@ -62,7 +62,6 @@ class Upstream:
         self._lock = anyio.Lock()
         self._send, self._receive = anyio.create_memory_object_stream[
             tuple[anyio.Event, anyio.CancelScope]]()
-        self.connections = 0  # how many sessions were opened (tests count reconnections)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The owner task: one connection at a time, opened when asked, closed when dropped."""
@@ -74,7 +73,6 @@ class Upstream:
                     try:
                         async with self._connect() as session:
                             self._session = session
-                            self.connections += 1
                             ready.set()
                             await anyio.sleep_forever()
                     except Exception as e:  # noqa: BLE001 - reported to the caller
@@ -109,13 +107,11 @@ class Upstream:
 
     async def alive(self) -> ClientSession:
         """A session that just answered a ping: the current one, or after one reconnection."""
-        for attempt in (1, 2):
+        for _ in range(2):  # the current session, then one fresh connection
             session = await self.session()
             if await _answers(session):
                 return session
             self.drop(session)
-            if attempt == 2:
-                break
         raise InvalidData("upstream", f"the upstream MCP server {self.what} does not answer, "
                           "even after reconnecting")
 
