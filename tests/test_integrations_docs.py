@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
@@ -51,7 +52,7 @@ def run_env(folder: Path) -> dict:
 
 
 def test_mcp_client_config_block(env, folder, tmp_path):  # noqa: F811
-    server = json.loads(block("json", "mcpServers"))["mcpServers"]["bank"]
+    server = json.loads(block("json", '"command": "foureyes"'))["mcpServers"]["bank"]
     (folder / "bank_server.py").write_text(UPSTREAM)
     args = [sys.executable if a == "python" else a for a in server["args"]]
     args.append(str(tmp_path / "ran.jsonl"))  # where the test upstream records calls
@@ -68,6 +69,35 @@ def test_mcp_client_config_block(env, folder, tmp_path):  # noqa: F811
 
     out = anyio.run(main)
     assert not out.is_error and text(out) == "acct-1: 100"
+
+
+def test_mcp_http_blocks(env, folder, tmp_path):  # noqa: F811
+    """The `--listen` commands run as shown (port 8765 made 0: the proxy announces the
+    port it took), and the client config's url and bearer header reach the proxy."""
+    from tests.test_integrations_mcp import served
+
+    commands = block("sh", "--listen").replace("127.0.0.1:8765", "127.0.0.1:0")
+    (folder / "bank_server.py").write_text(UPSTREAM)
+    log = tmp_path / "ran-http.jsonl"  # where the test upstream records calls
+    with served(["sh", "-c", f"{commands.strip()} {log}"], cwd=folder,
+                environ=run_env(folder), stderr=tmp_path / "proxy.stderr") as proxy:
+        token = (folder / "mcp.token").read_text().strip()
+        assert (folder / "mcp.token").stat().st_mode & 0o077 == 0
+        server = json.loads(block("json", '"type": "http"'))["mcpServers"]["bank"]
+        assert server["url"] == "http://127.0.0.1:8765/mcp"
+        headers = {k: v.replace("${FOUREYES_MCP_TOKEN}", token)
+                   for k, v in server["headers"].items()}
+
+        async def use(s: ClientSession):
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert "foureyes_summary" in tools["transfer"].input_schema["required"]
+            return await s.call_tool("balance", {"account": "acct-1"})
+
+        out = proxy.session(use, headers=headers)
+        assert not out.is_error and text(out) == "acct-1: 100"
+        refused = httpx.post(proxy.url, json={}, timeout=30,
+                             headers={"Accept": "application/json"})
+        assert refused.status_code == 401
 
 
 def test_ci_step_block(env, folder):  # noqa: F811

@@ -41,6 +41,14 @@ route = "mcp.bank.crash"
 approvals = 0
 
 [[rules]]
+route = "mcp.bank.resources/read"
+approvals = 0
+
+[[rules]]
+route = "mcp.bank.prompts/get"
+approvals = 2
+
+[[rules]]
 route = "exec.short"
 approvals = 2
 ttl = "3s"
