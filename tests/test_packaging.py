@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a full build; slower under load
 APP_ALIVE_SECONDS = 8
 
 
@@ -39,6 +39,12 @@ def test_frozen_cli_builds_and_verifies(tmp_path, vectors_dir):
                         "--trust", str(vectors_dir / "trust.toml")], capture_output=True,
                        text=True, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
+    if importlib.util.find_spec("mcp") is not None:  # built with the extra: the proxy is in
+        r = subprocess.run([str(binary), "mcp", "proxy", "--name", "t", "--listen",
+                            "127.0.0.1:0", "--", "true"], capture_output=True, text=True,
+                           check=False, env={k: v for k, v in os.environ.items()
+                                             if k != "FOUREYES_CONFIG"})
+        assert r.returncode == 1 and "[config] no gate configuration" in r.stderr, r.stderr
     sums = (tmp_path / "dist" / "SHA256SUMS").read_text()
     assert tarball.name in sums
     app = tmp_path / "unpacked" / "foureyes" / "foureyes-app"
