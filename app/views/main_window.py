@@ -74,8 +74,10 @@ class Prepared:
 
 
 def prepare(pull: Pull, identity: str, fallback: Policy | None,
-            base: dict[str, Row] | None = None) -> Prepared:
-    """Worker side: parse the policy, build every row once, and plan the model update."""
+            base: dict[str, Row] | None = None,
+            order: tuple[int, Qt.SortOrder] | None = None) -> Prepared:
+    """Worker side: parse the policy, build every row once, and plan the model update
+    (rows sorted in ``order``, the model's sort when the sync began)."""
     policy = parse_policy(pull.policy) or fallback
     now = now_utc()
     same_policy = policy is not None and fallback is not None and policy.hash == fallback.hash
@@ -83,7 +85,7 @@ def prepare(pull: Pull, identity: str, fallback: Policy | None,
     waiting = frozenset(r.hash for r in rows if r.waiting(now))
     expiring = frozenset(r.hash for r in rows
                          if r.hash in waiting and r.expires - now <= EXPIRY_NOTICE)
-    plan = plan_sync(base, rows, now) if base else None
+    plan = plan_sync(base or {}, rows, now, order)
     return Prepared(pull, policy, rows, waiting, expiring, plan)
 
 
@@ -269,10 +271,12 @@ class MainWindow(QMainWindow):
         session = self.session
         identity = settings.identity
 
+        order = self.model.order()
+
         def cached() -> tuple[Prepared, CachedQueue]:
             copy = session.load_cache()
             pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
-            return prepare(pull, identity, None), copy
+            return prepare(pull, identity, None, None, order), copy
 
         self.queue_runner.run(cached, self._cached, lambda _e: None)
         self.sync()
@@ -285,8 +289,8 @@ class MainWindow(QMainWindow):
         self.syncing = True
         self.queue_view.sync_button.setEnabled(False)
         session, identity, policy = self.session, self.settings.identity, self.policy
-        base = self.model.snapshot()
-        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy, base),
+        base, order = self.model.snapshot(), self.model.order()
+        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy, base, order),
                               self._pulled, self._pull_failed)
 
     def _cached(self, result: tuple[Prepared, CachedQueue]) -> None:
@@ -371,7 +375,7 @@ class MainWindow(QMainWindow):
     # -- selection and deciding
 
     def _selected(self, view: ProposalView | None) -> None:
-        if view is not None and view is self.card.view:
+        if view is self.card.view:
             return  # re-selected after a filter change or a sync: the card is already right
         self.card.set_view(view, self.policy, self.settings.identity)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QIdentityProxyModel, QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,10 +34,10 @@ from app.models import (
     TIME_LEFT,
     TITLE,
     WARN,
-    QueueFilter,
     QueueModel,
     is_finished,
 )
+from app.signals import emit
 from app.views.widgets import Banner, plain_label
 from core.formats import now_utc
 from core.queue.base import ProposalView
@@ -59,7 +59,9 @@ class QueueView(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Queue")
         self.model = model
-        self.proxy = QueueFilter(self)
+        # A plain identity proxy (the model sorts and filters itself, see app.models): not a
+        # Python subclass, so the table's per-cell calls through it stay in C++.
+        self.proxy = QIdentityProxyModel(self)
         self.proxy.setSourceModel(model)
 
         layout = QVBoxLayout(self)
@@ -75,14 +77,17 @@ class QueueView(QWidget):
             "Filter (Ctrl+F): route, recipient, parameters, title, requester, agent")
         self.filter_edit.setAccessibleName("Filter proposals")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.filter_edit.textChanged.connect(self._filter_text)
         self.count = plain_label(name="Proposals shown", wrap=False)
-        # a fixed width: a count that changes width would re-lay out (and repaint) the window
-        self.count.setMinimumWidth(self.fontMetrics().horizontalAdvance("000000 of 000000"))
+        # a fixed size: a label whose text changes asks its parent to lay out again, and
+        # that re-lays out (and repaints) the whole window, card included, per keystroke;
+        # a label of fixed width and height never does
+        self.count.setFixedSize(self.fontMetrics().horizontalAdvance("000000 of 000000") + 4,
+                                self.count.sizeHint().height())
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.pending_only = QCheckBox("&Waiting for me only", self)
         self.pending_only.setAccessibleName("Show only proposals waiting for me")
-        self.pending_only.toggled.connect(self.proxy.set_pending_only)
+        self.pending_only.toggled.connect(self._filter_pending)
         self.sync_button = QPushButton("&Sync", self)
         self.sync_button.setAccessibleName("Sync with the queue now")
         self.sync_button.clicked.connect(self.sync_requested)
@@ -221,6 +226,25 @@ class QueueView(QWidget):
                 return True
         return False
 
+    # -- filtering
+
+    def _filter_text(self, text: str) -> None:
+        self.model.set_filter(text=text)
+        self._reveal_selection()
+
+    def _filter_pending(self, on: bool) -> None:
+        self.model.set_filter(pending_only=on)
+        self._reveal_selection()
+
+    def _reveal_selection(self) -> None:
+        """After a filter change (one layout change, no reset) the selection is still on its
+        proposal, somewhere else: bring it into view. Or that proposal is filtered out and
+        the selection is gone, which Qt does not signal: the card follows either way."""
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(rows[0])
+        emit(self.selection_changed, self.current())
+
     def remember_selection(self) -> None:
         view = self.current()
         self._want = view.hash if view else None
@@ -228,7 +252,7 @@ class QueueView(QWidget):
     def _restore(self) -> None:
         """After a reset, keep the reviewer on the proposal they were reading."""
         if not (self._want and self.select_hash(self._want)):
-            self.selection_changed.emit(self.current())
+            emit(self.selection_changed, self.current())
 
     def _selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -236,7 +260,7 @@ class QueueView(QWidget):
             keep = selected.indexes()[0].row() if selected.indexes() else rows[-1].row()
             self.table.selectRow(keep)  # re-enters with a single row
             return
-        self.selection_changed.emit(self.current())
+        emit(self.selection_changed, self.current())
     # -- status line
 
     def show_age(self, synced_at: datetime | None, offline: bool, error: str = "") -> None:
