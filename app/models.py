@@ -426,8 +426,13 @@ class QueueModel(QAbstractTableModel):
         narrows = old_text in self._text and (self._pending_only or not old_pending)
         self._show(self._matching(self._rows if narrows else self._all))
 
-    def _show(self, rows: list[Row]) -> None:
-        """Show ``rows`` in one layout change; the selection follows its proposal."""
+    def _show(self, rows: list[Row], same_rows: bool = True) -> None:
+        """Show ``rows`` in one layout change; the selection follows its proposal.
+
+        ``same_rows``: ``rows`` are the model's own `Row` objects (a filter or a sort), so a
+        persistent index finds its row again by identity, a C-speed scan for the few there
+        are; after a sync the rows are new objects and are found by hash.
+        """
         if rows is self._rows or (len(rows) == len(self._rows) and rows == self._rows):
             return  # the same rows (Row has no __eq__: identity, compared in C)
         emit(self.layoutAboutToBeChanged)
@@ -436,19 +441,21 @@ class QueueModel(QAbstractTableModel):
         moved = [old[i.row()] if 0 <= i.row() < len(old) else None for i in persistent]
         self._rows = rows
         self._where_cache = None
+        if same_rows:
+            where = self._position
+        else:
+            index = self._where()
+            where = lambda row: -1 if row is None else index.get(row.hash, -1)  # noqa: E731
         self.changePersistentIndexList(persistent, [
-            self.index(n, i.column()) if (n := self._position(row)) >= 0 else QModelIndex()
+            self.index(n, i.column()) if (n := where(row)) >= 0 else QModelIndex()
             for row, i in zip(moved, persistent, strict=True)])
         self.layout_changes += 1
         emit(self.layoutChanged)
 
     def _position(self, row: Row | None) -> int:
-        """Where ``row`` is shown, or -1. Few callers (persistent indexes): a C-speed scan
-        beats building a 10,000-entry index for them."""
+        """Where ``row`` (this very object) is shown, or -1."""
         if row is None:
             return -1
-        if self._where_cache is not None:
-            return self._where_cache.get(row.hash, -1)
         try:
             return self._rows.index(row)  # identity compares first: no __eq__ on Row
         except ValueError:
@@ -542,7 +549,7 @@ class QueueModel(QAbstractTableModel):
             return
         self._all = ordered
         self._by_hash = by_hash
-        self._show(self._matching(self._all))
+        self._show(self._matching(self._all), same_rows=False)
 
     def set_views(self, views: list[ProposalView], policy: Policy | None = None,
                   identity: str = "") -> None:

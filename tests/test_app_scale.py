@@ -197,3 +197,18 @@ def test_emitting_a_signal_keeps_true_alive(qtbot, window) -> None:
         window.model.set_filter(text="vendor 3" if n % 2 else "")  # two emits a change
         emit(view.selection_changed, None)
     assert abs(sys.getrefcount(True) - before) < 20
+
+
+def test_a_whole_new_set_of_rows_keeps_the_selection_without_a_reset(qtbot, window,
+                                                                    world) -> None:
+    """A sync whose plan no longer fits the model (or one under a filter) swaps in new `Row`
+    objects: one layout change, and the selection found again by hash."""
+    _, policy, views = world
+    model, view = window.model, window.queue_view
+    view.filter_edit.setText("vendor 2")
+    target = model.row_at(3)
+    assert view.select_hash(target.hash)
+    signals = _Signals(model)
+    model.set_rows(build_rows(views, policy, BOB))  # every Row a new object
+    assert signals.take() == {"layout": 1}
+    assert view.current().hash == target.hash and model.row_at(3) is not target

@@ -57,6 +57,7 @@ from core.queue.base import ProposalView
 QUEUE_TAB, AUDITOR_TAB, KEYS_TAB = range(3)
 NOTIFY_MS = 8000
 TABLE_SHARE = 0.42  # of the queue tab's height, on first show
+TABLE_ROWS = 6  # rows the queue shows at least, when the window has the height for it
 EXPIRY_NOTICE = timedelta(minutes=5)  # "about to expire" for a proposal waiting for you
 DEFAULT_SIZE = (1280, 800)
 
@@ -501,9 +502,17 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._sized:  # sizes only mean something once the window has its size
             self._sized = True
-            height = max(self.split.height(), 1)
-            table = int(height * TABLE_SHARE)
-            self.split.setSizes([table, height - table])
+            self.size_split()
+
+    def size_split(self) -> None:
+        """The queue gets its share, and at least room for `TABLE_ROWS` rows (a 200 %
+        display left it one clipped row); the card keeps room for its buttons and a few
+        lines, and scrolls."""
+        height = max(self.split.height(), 1)
+        card_min = self.card.minimumSizeHint().height() + 4 * self.fontMetrics().height()
+        table = max(int(height * TABLE_SHARE),
+                    min(self.queue_view.height_for_rows(TABLE_ROWS), height - card_min))
+        self.split.setSizes([table, height - table])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.sync_timer.stop()

@@ -49,6 +49,7 @@ COUNTDOWN_MS = 1000
 WIDTHS = {WARN: 3, ROUTE: 18, RECIPIENT: 14, AMOUNT: 14, TITLE: 28, REQUESTER: 18,
           AGENT: 18, REVERSIBILITY: 12, TIME_LEFT: 9, STATUS: 22}
 MIN_SECTION_CHARS = 3
+MIN_ROWS = 3
 
 
 class QueueView(QWidget):
@@ -108,11 +109,11 @@ class QueueView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the card
-        # small minimums, so the window fits 683x384 (1366x768 at 200 %) with room to spare
-        self.table.setMinimumHeight(3 * self.fontMetrics().height())
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both ends stay visible
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # one line of text a row: the style's default (about two lines) showed half as many
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         char = self.fontMetrics().averageCharWidth()
@@ -120,6 +121,13 @@ class QueueView(QWidget):
         for column, chars in WIDTHS.items():
             self.table.setColumnWidth(column, chars * char + 16)
         header.setStretchLastSection(True)
+        # at least MIN_ROWS whole rows under the header and the sideways scroll bar, however
+        # small the window (3 * a line, once, left one clipped row at 200 %), and still
+        # small enough that the window fits 683x384 (1366x768 at 200 %)
+        self.table.setMinimumHeight(
+            header.sizeHint().height() + self.table.horizontalScrollBar().sizeHint().height()
+            + MIN_ROWS * self.table.verticalHeader().defaultSectionSize()
+            + 2 * self.table.frameWidth())
         self.table.selectionModel().selectionChanged.connect(self._selection)
         layout.addWidget(self.table, 1)
 
@@ -142,6 +150,15 @@ class QueueView(QWidget):
         self._countdown.timeout.connect(self.tick)
         self._countdown.start()
         self._count()
+
+    def height_for_rows(self, rows: int) -> int:
+        """The height this view needs to show ``rows`` table rows, banners included even
+        while hidden (a banner that appears later must not take the rows away)."""
+        chrome = self.height() - self.table.viewport().height()
+        for banner in (self.banner, self.notice):
+            if banner.isHidden():
+                chrome += banner.sizeHint().height() + self.layout().spacing()
+        return chrome + rows * self.table.verticalHeader().defaultSectionSize()
 
     # -- the countdown: only the time cells on screen, only for live rows
 
