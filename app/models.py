@@ -21,7 +21,6 @@ nothing once a second.
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from app.display import (
     recipient,
     reveal,
 )
+from app.gc_pause import paused_collection
 from app.signals import emit
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
@@ -279,15 +279,8 @@ def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: s
     roster = _roster_standing(policy, identity, now)
     policy_hash = policy.hash if policy is not None else None
     if not reuse:
-        # tens of thousands of small acyclic objects: the cycle collector would walk the
-        # whole heap several times over while they are made, for nothing
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_collection():  # thousands of small long-lived objects: see app.gc_pause
             return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
-        finally:
-            if paused:
-                gc.enable()
     out: list[Row] = []
     for v in views:
         old = reuse.get(v.proposal.hash)

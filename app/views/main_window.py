@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.cache import CachedQueue
+from app.gc_pause import paused_collection
 from app.models import QueueModel, Row, SyncPlan, build_rows, plan_sync
 from app.session import Pull, Session, parse_policy, plain_pull_error
 from app.settings import AppPaths, Settings
@@ -275,9 +276,10 @@ class MainWindow(QMainWindow):
         order = self.model.order()
 
         def cached() -> tuple[Prepared, CachedQueue]:
-            copy = session.load_cache()
-            pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
-            return prepare(pull, identity, None, None, order), copy
+            with paused_collection():
+                copy = session.load_cache()
+                pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
+                return prepare(pull, identity, None, None, order), copy
 
         self.queue_runner.run(cached, self._cached, lambda _e: None)
         self.sync()
@@ -291,8 +293,12 @@ class MainWindow(QMainWindow):
         self.queue_view.sync_button.setEnabled(False)
         session, identity, policy = self.session, self.settings.identity, self.policy
         base, order = self.model.snapshot(), self.model.order()
-        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy, base, order),
-                              self._pulled, self._pull_failed)
+
+        def pull() -> Prepared:
+            with paused_collection():  # a pull parses every proposal anew: see app.gc_pause
+                return prepare(session.pull(), identity, policy, base, order)
+
+        self.queue_runner.run(pull, self._pulled, self._pull_failed)
 
     def _cached(self, result: tuple[Prepared, CachedQueue]) -> None:
         prepared, copy = result
