@@ -1,4 +1,4 @@
-"""The queue as a Qt model (sorting and filtering itself), and the proxy the table uses.
+"""The queue as a Qt model that sorts and filters itself.
 
 Blind review is enforced here too, not only by the queue: while this reviewer has not
 decided, no role of any index carries another reviewer's verdict or even a hint that one
@@ -6,17 +6,18 @@ exists (an "approved" status is shown as pending). Agent text is handed to views
 for the default delegate, which paints plain text; nothing here is ever a tooltip, because
 Qt renders tooltips as rich text when they look like HTML.
 
-Scale (10,000 rows): everything a row shows, sorts or filters on is computed once per sync,
-on the worker, into a `Row` (`build_rows`, reusing unchanged rows), and the sync's diff is
-planned there too (`plan_sync`); `data()` only looks values up. The model sorts itself (a
-Python sort over precomputed keys, then one `layoutChanged`) and filters itself (one Python
-pass over lower-case haystacks, then a reset of the shown rows): a proxy sort or a
-`filterAcceptsRow` override calls back from C++ into Python per comparison or per row, so
-the `QSortFilterProxyModel` stays a pass-through. With no filter on, a sync is applied as
-removals, changed rows and block insertions, never a reset, so selection and scroll position
-stay; with a filter on it resets the shown rows and the view puts the selection back. The
-countdown repaints only the visible time cells (`app.views.queue_view`); the model emits
-nothing once a second.
+Scale (10,000 rows): what a row sorts and filters on is computed once per sync, on the
+worker, into a `Row` (`build_rows`, reusing unchanged rows); its display text waits until
+the table shows it. The sync's diff is planned on the worker too, and a first load comes
+sorted (`plan_sync`). The model sorts itself (a Python sort over precomputed keys) and
+filters itself (one pass over lower-case haystacks, the substring test in C; a filter that
+only narrows searches only the rows shown): a proxy sort or a `filterAcceptsRow` override
+calls back from C++ into Python per comparison or per row, so the view's proxy is a plain
+`QIdentityProxyModel`. Sorting and filtering swap the shown rows inside one layout change
+that moves the persistent indexes, never a reset: the selection stays on its proposal, and
+a keystroke that leaves the same rows shown emits nothing. With no filter on, a sync is
+applied as removals, changed rows and block insertions. The countdown repaints only the
+visible time cells (`app.views.queue_view`); the model emits nothing once a second.
 """
 
 from __future__ import annotations
