@@ -321,8 +321,8 @@ def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime,
               order: tuple[int, Qt.SortOrder] | None = None) -> SyncPlan:
     """Worker side: the diff a sync needs, so the GUI thread only applies it.
 
-    With ``order`` (the model's sort when the sync began) the rows come sorted too, so a
-    first load costs the GUI thread no sort either.
+    With ``order`` (the model's sort when the sync began) a first load comes sorted too, so
+    it costs the GUI thread no sort either; a diff against rows shown needs no sort.
     """
     ts = now.timestamp()
     fresh = {r.hash: r for r in rows}
@@ -335,9 +335,10 @@ def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime,
         elif _changed(old, new):
             changed[h] = new
     added = [r for r in rows if r.hash not in base or r.hash in gone]
-    if order is not None:
-        rows = sort_rows(rows, order[0], order[1], now)
-    return SyncPlan(base, rows, frozenset(gone), changed, added, fresh, order)
+    if order is None or base:  # a diff is applied in place: no sort needed (nor made)
+        return SyncPlan(base, rows, frozenset(gone), changed, added, fresh)
+    return SyncPlan(base, sort_rows(rows, order[0], order[1], now), frozenset(gone), changed,
+                    added, fresh, order)
 
 
 class _Desc:
