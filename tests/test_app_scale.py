@@ -179,7 +179,12 @@ def test_a_changing_count_never_lays_out_the_window_again(qtbot, window) -> None
     watch = Watch()
     for widget in (window, window.tabs, window.split, window.queue_view):
         widget.installEventFilter(watch)
-    qtbot.wait(300)  # the window's first layouts, after showing
+    def settled() -> bool:  # the window's own first layouts, after showing, are done
+        seen = len(requests)
+        qtbot.wait(100)
+        return len(requests) == seen
+
+    qtbot.waitUntil(settled, timeout=WAIT_MS)
     requests.clear()
     for text in ("vendor 3", "invoice 1", "vendor", ""):
         window.model.set_filter(text=text)  # the count changes each time
