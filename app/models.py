@@ -1,4 +1,4 @@
-"""The queue as a Qt model (sorting and filtering itself), and the proxy the table uses.
+"""The queue as a Qt model that sorts and filters itself.
 
 Blind review is enforced here too, not only by the queue: while this reviewer has not
 decided, no role of any index carries another reviewer's verdict or even a hint that one
@@ -6,26 +6,28 @@ exists (an "approved" status is shown as pending). Agent text is handed to views
 for the default delegate, which paints plain text; nothing here is ever a tooltip, because
 Qt renders tooltips as rich text when they look like HTML.
 
-Scale (10,000 rows): everything a row shows, sorts or filters on is computed once per sync,
-on the worker, into a `Row` (`build_rows`, reusing unchanged rows), and the sync's diff is
-planned there too (`plan_sync`); `data()` only looks values up. The model sorts itself (a
-Python sort over precomputed keys, then one `layoutChanged`) and filters itself (one Python
-pass over lower-case haystacks, then a reset of the shown rows): a proxy sort or a
-`filterAcceptsRow` override calls back from C++ into Python per comparison or per row, so
-the `QSortFilterProxyModel` stays a pass-through. With no filter on, a sync is applied as
-removals, changed rows and block insertions, never a reset, so selection and scroll position
-stay; with a filter on it resets the shown rows and the view puts the selection back. The
-countdown repaints only the visible time cells (`app.views.queue_view`); the model emits
-nothing once a second.
+Scale (10,000 rows): what a row sorts and filters on is computed once per sync, on the
+worker, into a `Row` (`build_rows`, reusing unchanged rows); its display text waits until
+the table shows it. The sync's diff is planned on the worker too, and a first load comes
+sorted (`plan_sync`). The model sorts itself (a Python sort over precomputed keys) and
+filters itself (one pass over lower-case haystacks, the substring test in C; a filter that
+only narrows searches only the rows shown): a proxy sort or a `filterAcceptsRow` override
+calls back from C++ into Python per comparison or per row, so the view's proxy is a plain
+`QIdentityProxyModel`. Sorting and filtering swap the shown rows inside one layout change
+that moves the persistent indexes, never a reset: the selection stays on its proposal, and
+a keystroke that leaves the same rows shown emits nothing. With no filter on, a sync is
+applied as removals, changed rows and block insertions. The countdown repaints only the
+visible time cells (`app.views.queue_view`); the model emits nothing once a second.
 """
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, repeat
+from operator import attrgetter, contains
 from typing import Any
 
 from PySide6.QtCore import (
@@ -33,7 +35,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QColor
@@ -47,6 +48,8 @@ from app.display import (
     recipient,
     reveal,
 )
+from app.gc_pause import paused_collection
+from app.signals import emit
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
 from core.policy import Policy
@@ -71,6 +74,7 @@ _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _SORT, _HASH = int(SORT_ROLE), int(HASH_ROLE)
 _ROLES = frozenset((_DISPLAY, _ACCESSIBLE, _ALIGN, _FOREGROUND, _SORT, _HASH))
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 BULK_INSERT = 64  # more new rows than this in one sync: append and sort once
 Index = QModelIndex | QPersistentModelIndex
@@ -143,25 +147,52 @@ def status_text(view: ProposalView, now: datetime, stand: str = "",
     return stand or WAITING
 
 
-@dataclass(slots=True)
 class Row:
-    """Everything one row shows, sorts and filters on, computed once per sync."""
+    """One proposal as the queue holds it: what every row needs at once, the rest on demand.
 
-    view: ProposalView
-    hash: str
-    texts: tuple[str, ...]  # display text per column (time left and status are live)
-    keys: tuple[Any, ...]  # sort value per column
-    warnings: tuple[str, ...]  # which fields carry flagged characters
-    haystack: str  # what the filter searches, lower-cased
-    expires: datetime
-    stand: str
-    mine: str | None
-    final: bool  # the queue says finished (executed, rejected, expired, closed, unknown)
-    exp: float  # expires_at as a POSIX timestamp, for cheap comparisons
+    Built on the worker, once per sync (`build_rows`): the hash, the expiry, whether the
+    queue says it is finished, this reviewer's standing and verdict, the character-warning
+    flags and the lower-case filter haystack (whichever row a filter or a sort may touch).
+    and the sort values (references and a few lower-cased strings). The display text is only
+    made when the table asks for it (`texts`): a 10,000-row load formats the rows on screen,
+    not every row. It is a pure function of the proposal bytes, so making it twice (GUI
+    thread and worker at once) is harmless.
+    """
+
+    __slots__ = ("view", "hash", "expires", "exp", "final", "stand", "mine", "warnings",
+                 "keys", "haystack", "_texts")
+
+    def __init__(self, view: ProposalView, proposal_hash: str, exp: float, final: bool,
+                 stand: str, mine: str | None, warnings: tuple[str, ...],
+                 keys: tuple[Any, ...], haystack: str,
+                 texts: tuple[str, ...] | None = None) -> None:
+        self.view = view
+        self.hash = proposal_hash
+        self.expires: datetime = view.proposal.expires_at
+        self.exp = exp  # expires_at as a POSIX timestamp, for cheap comparisons
+        self.final = final  # the queue says finished (executed, rejected, closed, unknown)
+        self.stand = stand
+        self.mine = mine
+        self.warnings = warnings  # which fields carry flagged characters
+        self.keys = keys  # sort value per column (status is live: see `sort_key`)
+        self.haystack = haystack  # what the filter searches, lower-cased
+        self._texts = texts
 
     @property
     def flagged(self) -> bool:
         return bool(self.warnings)
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Display text per column (time left and status are live, so blank here)."""
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = _row_texts(self.view.proposal, self.warnings)
+        return texts
+
+    def sort_key(self, column: int, now: datetime) -> Any:
+        """The value ``column`` sorts on (status: at this moment, "expired" included)."""
+        return self.status(now) if column == STATUS else self.keys[column]
 
     def finished(self, now: datetime) -> bool:
         return self.final or now > self.expires
@@ -173,51 +204,79 @@ class Row:
         return self.status(now) == WAITING
 
 
+def _one_line_fields(p: Proposal) -> tuple[str, str, str]:
+    """(title, recipient, amount) as raw text: what the row's own columns show."""
+    to = recipient(p.params)
+    amount = amount_minor(p.params)
+    return p.summary["title"], to, format_amount(*amount) if amount else "—"
+
+
+def _row_texts(p: Proposal, warnings: tuple[str, ...]) -> tuple[str, ...]:
+    title, to, amount = _one_line_fields(p)
+    if warnings:  # something is flagged: show every one-line field revealed
+        title = reveal(title, single_line=True)[0]
+        to = reveal(to, single_line=True)[0] if to else ""
+        amount = reveal(amount, single_line=True)[0]
+    return ("⚠" if warnings else "", p.route, to or "—", amount, title, p.requester,
+            p.proposer, p.summary["reversibility"].replace("_", " "), "", "")
+
+
+def _flagged_fields(p: Proposal, params_flat: str, agent_text: str) -> tuple[str, ...]:
+    """Which fields carry flagged characters (only asked when the quick check failed)."""
+    title, to, amount = _one_line_fields(p)
+    out: list[str] = []
+    for name, text in (("title", title), ("recipient", to), ("amount", amount)):
+        if text and not is_plain(text, single_line=True):
+            out.append(name)
+    if not is_plain(params_flat, single_line=True):
+        out.append("parameters")
+    if not is_plain(agent_text):
+        out.append("summary")
+    return tuple(out)
+
+
 def build_row(view: ProposalView, policy: Policy | None, identity: str, now: datetime,
               roster: str | None = None, policy_hash: str | None = None) -> Row:
+    """Only what every row needs now; see `Row` for what waits until it is shown.
+
+    Runs 10,000 times a load: one loop over the parameters feeds the character check and
+    the filter haystack both, and the common case (nothing flagged) calls nothing else.
+    """
     p = view.proposal
     s = p.summary
-    proposal_hash = p.hash  # a property that hashes the bytes: once per row
-    exp = p.expires_at.timestamp()
     params = p.params
-    to = recipient(params)
-    amount = amount_minor(params)
-    amount_raw = format_amount(*amount) if amount else "—"
-    pairs = [(str(k), param_text(v)) for k, v in params.items()]
-    one_line = [s["title"], to, amount_raw, *(k for k, _ in pairs), *(v for _, v in pairs)]
-    agent_text = "\n".join((s["why"], s["blast_radius"], p.job_id,
-                            *(f"{e['label']} {e['ref']}" for e in s.get("evidence", [])),
-                            *s.get("gates_passed", [])))
-    warnings: list[str] = []
-    if is_plain(" ".join(one_line), single_line=True) and is_plain(agent_text):
-        title, to_text, amount_text = s["title"], to or "—", amount_raw  # the common case
-    else:  # something is flagged: find out which fields, for the row's warning mark
-        title, w = reveal(s["title"], single_line=True)
-        if w:
-            warnings.append("title")
-        to_text, w = reveal(to, single_line=True) if to else ("—", [])
-        if w:
-            warnings.append("recipient")
-        amount_text, w = reveal(amount_raw, single_line=True)
-        if w:
-            warnings.append("amount")
-        if not all(is_plain(t, single_line=True) for t in one_line[3:]):
-            warnings.append("parameters")
-        if not is_plain(agent_text):
-            warnings.append("summary")
-    params_text = "\n".join(f"{k}={v}" for k, v in pairs)
-    stand = standing(p, policy, identity, now, roster, policy_hash)
-    mine = my_verdict(view)
-    reversibility = s["reversibility"].replace("_", " ")
-    texts = ("⚠" if warnings else "", p.route, to_text, amount_text, title, p.requester,
-             p.proposer, reversibility, "", "")
-    keys = (len(warnings), p.route.casefold(), to_text.casefold(),
-            amount[0] if amount else -1, title.casefold(), p.requester, p.proposer,
-            reversibility, exp, status_text(view, now, stand, mine))
-    haystack = "\n".join((p.route, s["title"], title, p.requester, p.proposer, to, to_text,
-                          params_text, proposal_hash)).casefold()
-    return Row(view, proposal_hash, texts, keys, tuple(warnings), haystack, p.expires_at, stand,
-               mine, is_finished(view), exp)
+    title = s["title"]
+    one_line = [title]  # the one-line fields: title, parameter names and values
+    hay = [p.route, title, p.requester, p.proposer]
+    for k, v in params.items():
+        text = v if type(v) is str else param_text(v)
+        one_line += (k, text)
+        hay.append(f"{k}={text}")
+    agent = [s["why"], s["blast_radius"], p.job_id]
+    if evidence := s.get("evidence"):
+        agent += [f"{e['label']} {e['ref']}" for e in evidence]
+    if gates := s.get("gates_passed"):
+        agent += gates
+    agent_text = "\n".join(agent)
+    warnings: tuple[str, ...] = ()
+    texts = None
+    if not (is_plain(" ".join(one_line), single_line=True) and is_plain(agent_text)):
+        warnings = _flagged_fields(p, " ".join(one_line[1:]), agent_text)
+    proposal_hash = p.hash  # a cached property: hashed once per proposal
+    exp = p.expires_at.timestamp()
+    amount = params.get("amount_minor")
+    if warnings:  # revealed text sorts, and its markers can be searched
+        texts = _row_texts(p, warnings)
+        to_key, title_key = texts[RECIPIENT].casefold(), texts[TITLE].casefold()
+        hay += texts[RECIPIENT:TITLE + 1]
+    else:
+        to_key, title_key = (recipient(params) or "—").casefold(), title.casefold()
+    hay.append(proposal_hash)
+    keys = (len(warnings), p.route.casefold(), to_key, amount if type(amount) is int else -1,
+            title_key, p.requester, p.proposer, s["reversibility"].replace("_", " "), exp, "")
+    return Row(view, proposal_hash, exp, is_finished(view),
+               standing(p, policy, identity, now, roster, policy_hash), my_verdict(view),
+               warnings, keys, "\n".join(hay).casefold(), texts)
 
 
 def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: str,
@@ -231,15 +290,8 @@ def build_rows(views: Iterable[ProposalView], policy: Policy | None, identity: s
     roster = _roster_standing(policy, identity, now)
     policy_hash = policy.hash if policy is not None else None
     if not reuse:
-        # tens of thousands of small acyclic objects: the cycle collector would walk the
-        # whole heap several times over while they are made, for nothing
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_collection():  # thousands of small long-lived objects: see app.gc_pause
             return [build_row(v, policy, identity, now, roster, policy_hash) for v in views]
-        finally:
-            if paused:
-                gc.enable()
     out: list[Row] = []
     for v in views:
         old = reuse.get(v.proposal.hash)
@@ -257,15 +309,21 @@ class SyncPlan:
     """What one sync changes, worked out on the worker against the rows the model held."""
 
     base: dict[str, Row]  # the model's rows by hash when the sync started
-    rows: list[Row]
+    rows: list[Row]  # every row, in `order` when that is set
     gone: frozenset[str]  # removed, or moved between live and finished (re-added below)
     changed: dict[str, Row]  # same place, new state
     added: list[Row]
     by_hash: dict[str, Row]
+    order: tuple[int, Qt.SortOrder] | None = None  # the sort `rows` are already in
 
 
-def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime) -> SyncPlan:
-    """Worker side: the diff a sync needs, so the GUI thread only applies it."""
+def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime,
+              order: tuple[int, Qt.SortOrder] | None = None) -> SyncPlan:
+    """Worker side: the diff a sync needs, so the GUI thread only applies it.
+
+    With ``order`` (the model's sort when the sync began) a first load comes sorted too, so
+    it costs the GUI thread no sort either; a diff against rows shown needs no sort.
+    """
     ts = now.timestamp()
     fresh = {r.hash: r for r in rows}
     gone: set[str] = set()
@@ -277,7 +335,10 @@ def plan_sync(base: dict[str, Row], rows: list[Row], now: datetime) -> SyncPlan:
         elif _changed(old, new):
             changed[h] = new
     added = [r for r in rows if r.hash not in base or r.hash in gone]
-    return SyncPlan(base, rows, frozenset(gone), changed, added, fresh)
+    if order is None or base:  # a diff is applied in place: no sort needed (nor made)
+        return SyncPlan(base, rows, frozenset(gone), changed, added, fresh)
+    return SyncPlan(base, sort_rows(rows, order[0], order[1], now), frozenset(gone), changed,
+                    added, fresh, order)
 
 
 class _Desc:
@@ -295,71 +356,155 @@ class _Desc:
         return isinstance(other, _Desc) and other.v == self.v
 
 
+def sort_rows(rows: list[Row], column: int, order: Qt.SortOrder, now: datetime) -> list[Row]:
+    """Sorted on ``column``, then live rows before finished ones (stable). Worker-safe."""
+    ts = now.timestamp()
+    descending = order == Qt.SortOrder.DescendingOrder
+    if column == TIME_LEFT:
+        ordered = sorted(rows, key=_EXP, reverse=descending)
+    else:  # one key per row and sort (status: at this moment, "expired" included)
+        ordered = sorted(rows, key=lambda r: r.sort_key(column, now), reverse=descending)
+    live = [r for r in ordered if not (r.final or ts > r.exp)]
+    if len(live) == len(ordered):
+        return live
+    return live + [r for r in ordered if r.final or ts > r.exp]
+
+
+_EXP = attrgetter("exp")
+_HAYSTACK = attrgetter("haystack")
+
+
 class QueueModel(QAbstractTableModel):
-    """Rows are `Row`s, kept in the order the reviewer chose (live first, then finished)."""
+    """Rows are `Row`s, kept in the order the reviewer chose (live first, then finished).
+
+    `_all` holds every row in order; `_rows` the ones shown (`_all` itself when no filter is
+    on). The table only ever sees `_rows`. A filter change swaps `_rows` inside one layout
+    change that moves the persistent indexes (the selection) by hash: no reset, so nothing
+    is re-laid out from scratch and the selected proposal stays selected when still shown.
+    `rows_searched` and `layout_changes` count the work, for the tests.
+    """
 
     def __init__(self, parent: QObject | None = None,
                  clock: Callable[[], datetime] = now_utc) -> None:
         super().__init__(parent)
         self._all: list[Row] = []  # every row, in order
         self._rows: list[Row] = self._all  # the rows shown: `_all` itself when no filter
-        self._where: dict[str, int] = {}
+        self._where_cache: dict[str, int] | None = {}  # hash -> shown position, made lazily
         self._by_hash: dict[str, Row] = {}  # replaced, never mutated: workers read it
         self._text = ""
         self._pending_only = False
         self._clock = clock
         self.sort_column = TIME_LEFT
         self.sort_order = Qt.SortOrder.AscendingOrder
+        self.rows_searched = 0  # rows the filter looked at, since the start
+        self.layout_changes = 0
 
-    # -- data in
+    # -- filtering (here, not in the proxy: see the module docstring)
 
     @property
     def filtering(self) -> bool:
         return bool(self._text) or self._pending_only
 
-    def _filtered(self) -> list[Row]:
+    def _matching(self, rows: list[Row]) -> list[Row]:
+        """The rows of ``rows`` the filter keeps: one pass, the text test in C."""
         if not self.filtering:
             return self._all
-        text, now = self._text, self._clock()
-        return [r for r in self._all if text in r.haystack
-                and (not self._pending_only or r.waiting(now))]
+        self.rows_searched += len(rows)
+        if self._text:
+            rows = list(compress(rows, map(contains, map(_HAYSTACK, rows),
+                                           repeat(self._text))))
+        if self._pending_only:
+            now = self._clock()
+            rows = [r for r in rows if r.waiting(now)]
+        return rows
 
     def set_filter(self, text: str | None = None, pending_only: bool | None = None) -> None:
+        old_text, old_pending = self._text, self._pending_only
         if text is not None:
             self._text = text.casefold()
         if pending_only is not None:
             self._pending_only = pending_only
-        self.beginResetModel()
-        self._rows = self._filtered()
-        self._reindex()
-        self.endResetModel()
+        if (self._text, self._pending_only) == (old_text, old_pending):
+            return
+        # A filter that only narrows (more text typed, or "waiting for me" turned on) can
+        # only hide rows shown now: search those, not all of them.
+        narrows = old_text in self._text and (self._pending_only or not old_pending)
+        self._show(self._matching(self._rows if narrows else self._all))
+
+    def _show(self, rows: list[Row], same_rows: bool = True) -> None:
+        """Show ``rows`` in one layout change; the selection follows its proposal.
+
+        ``same_rows``: ``rows`` are the model's own `Row` objects (a filter or a sort), so a
+        persistent index finds its row again by identity, a C-speed scan for the few there
+        are; after a sync the rows are new objects and are found by hash.
+        """
+        if rows is self._rows or (len(rows) == len(self._rows) and rows == self._rows):
+            return  # the same rows (Row has no __eq__: identity, compared in C)
+        emit(self.layoutAboutToBeChanged)
+        old = self._rows
+        persistent = self.persistentIndexList()
+        moved = [old[i.row()] if 0 <= i.row() < len(old) else None for i in persistent]
+        self._rows = rows
+        self._where_cache = None
+        if same_rows:
+            where = self._position
+        else:
+            index = self._where()
+            where = lambda row: -1 if row is None else index.get(row.hash, -1)  # noqa: E731
+        self.changePersistentIndexList(persistent, [
+            self.index(n, i.column()) if (n := where(row)) >= 0 else QModelIndex()
+            for row, i in zip(moved, persistent, strict=True)])
+        self.layout_changes += 1
+        emit(self.layoutChanged)
+
+    def _position(self, row: Row | None) -> int:
+        """Where ``row`` (this very object) is shown, or -1."""
+        if row is None:
+            return -1
+        try:
+            return self._rows.index(row)  # identity compares first: no __eq__ on Row
+        except ValueError:
+            return -1
+
+    def _where(self) -> dict[str, int]:
+        if self._where_cache is None:
+            self._where_cache = {r.hash: n for n, r in enumerate(self._rows)}
+        return self._where_cache
 
     def total(self) -> int:
         return len(self._all)
+
+    # -- data in
 
     def snapshot(self) -> dict[str, Row]:
         """The rows by hash, for `plan_sync` on a worker (never mutated in place)."""
         return self._by_hash
 
+    def order(self) -> tuple[int, Qt.SortOrder]:
+        return self.sort_column, self.sort_order
+
     def apply(self, plan: SyncPlan) -> None:
         """Apply a sync planned on the worker; only the changed rows cost anything here."""
-        if plan.base is not self._by_hash or self.filtering or not self._all \
-                or not plan.rows:
-            self.set_rows(plan.rows)  # the model moved on meanwhile, or a filter is on
+        if not self._all or not plan.rows or plan.base is not self._by_hash or self.filtering:
+            # first load, emptied, the model moved on meanwhile, or a filter is on
+            presorted = plan.rows if plan.order == self.order() else None
+            self.set_rows(plan.rows, presorted=presorted, by_hash=plan.by_hash)
             return
         now = self._clock()
-        gone = sorted(self._where[h] for h in plan.gone)
+        where = self._where()
+        gone = sorted(where[h] for h in plan.gone)
+        changed = sorted(where[h] for h in plan.changed)
         for start, end in reversed(_ranges(gone)):
             self.beginRemoveRows(QModelIndex(), start, end)
             del self._rows[start:end + 1]
             self.endRemoveRows()
-        if gone:
-            self._reindex()
-        changed = sorted(self._where[h] for h in plan.changed)
+        self._where_cache = None
+        # positions of the changed rows, shifted by the removals before them
+        changed = [n - bisect_right(gone, n) for n in changed]
         for n in changed:
             self._rows[n] = plan.changed[self._rows[n].hash]
         for start, end in _ranges(changed):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+            emit(self.dataChanged, self.index(start, 0), self.index(end, len(COLUMNS) - 1))
         self._insert(plan.added, now)
         self._by_hash = plan.by_hash
 
@@ -368,6 +513,7 @@ class QueueModel(QAbstractTableModel):
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
             self._rows.extend(added)
+            self._where_cache = None
             self.endInsertRows()
             self.sort(self.sort_column, self.sort_order)
         elif added:
@@ -386,42 +532,29 @@ class QueueModel(QAbstractTableModel):
                 at = places[i] + shift
                 self.beginInsertRows(QModelIndex(), at, at + j - i)
                 self._rows[at:at] = ordered[i:j + 1]
+                self._where_cache = None
                 self.endInsertRows()
                 shift += j - i + 1
                 i = j + 1
-            self._reindex()
 
-    def set_rows(self, rows: list[Row]) -> None:
-        """Apply one sync: changed rows in place, removed rows out, new rows in order."""
-        if not self._all or not rows or self.filtering:
+    def set_rows(self, rows: list[Row], *, presorted: list[Row] | None = None,
+                 by_hash: dict[str, Row] | None = None) -> None:
+        """Show these rows: a reset when the table was empty (or is emptied), else one
+        layout change (the selection stays on its proposal). ``presorted``: ``rows``
+        already in the model's order (sorted on the worker)."""
+        ordered = presorted if presorted is not None else self._sorted(rows)
+        by_hash = by_hash if by_hash is not None else {r.hash: r for r in ordered}
+        if not self._all or not ordered:
             self.beginResetModel()
-            self._all = self._sorted(rows)
-            self._rows = self._filtered()
-            self._reindex()
-            self._by_hash = {r.hash: r for r in self._all}
+            self._all = ordered
+            self._rows = self._matching(self._all)
+            self._where_cache = None
+            self._by_hash = by_hash
             self.endResetModel()
             return
-        fresh = {r.hash: r for r in rows}
-        now = self._clock()
-        ts = now.timestamp()
-        # a row that became finished moves after the live ones: out here, back in below
-        gone = [n for n, r in enumerate(self._rows) if (f := fresh.get(r.hash)) is None
-                or (r.final or ts > r.exp) != (f.final or ts > f.exp)]
-        for start, end in reversed(_ranges(gone)):
-            self.beginRemoveRows(QModelIndex(), start, end)
-            del self._rows[start:end + 1]
-            self.endRemoveRows()
-        self._reindex()
-        changed: list[int] = []
-        for n, old in enumerate(self._rows):
-            new = fresh[old.hash]
-            if _changed(old, new):
-                self._rows[n] = new
-                changed.append(n)
-        for start, end in _ranges(changed):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
-        self._insert([r for r in rows if r.hash not in self._where], now)
-        self._by_hash = {r.hash: r for r in self._all}
+        self._all = ordered
+        self._by_hash = by_hash
+        self._show(self._matching(self._all), same_rows=False)
 
     def set_views(self, views: list[ProposalView], policy: Policy | None = None,
                   identity: str = "") -> None:
@@ -434,13 +567,10 @@ class QueueModel(QAbstractTableModel):
             for n, old in enumerate(self._all):
                 if old.hash == row.hash:
                     self._all[n] = row
-        n = self._where.get(row.hash, -1)
+        n = self.row_of(row.hash)
         if n >= 0:
             self._rows[n] = row
-            self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
-
-    def _reindex(self) -> None:
-        self._where = {r.hash: n for n, r in enumerate(self._rows)}
+            emit(self.dataChanged, self.index(n, 0), self.index(n, len(COLUMNS) - 1))
 
     def view_at(self, row: int) -> ProposalView | None:
         return self._rows[row].view if 0 <= row < len(self._rows) else None
@@ -449,7 +579,7 @@ class QueueModel(QAbstractTableModel):
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, proposal_hash: str) -> int:
-        return self._where.get(proposal_hash, -1)
+        return self._where().get(proposal_hash, -1)
 
     def views(self) -> list[ProposalView]:
         """Every proposal, filtered out or not."""
@@ -464,44 +594,22 @@ class QueueModel(QAbstractTableModel):
     # -- sorting (here, not in the proxy: see the module docstring)
 
     def _key(self, row: Row, now: datetime | None = None) -> tuple[bool, Any]:
-        value = row.keys[self.sort_column] if self.sort_column != STATUS else \
-            row.status(now or self._clock())
+        now = now or self._clock()
+        value = row.sort_key(self.sort_column, now)
         if self.sort_order == Qt.SortOrder.DescendingOrder:
             value = _Desc(value)
-        return row.finished(now or self._clock()), value
+        return row.finished(now), value
 
     def _sorted(self, rows: list[Row]) -> list[Row]:
-        """Sorted on the chosen column, then live rows before finished ones (stable)."""
-        now = self._clock()
-        column = self.sort_column
-        ts = now.timestamp()
-        if column == STATUS:  # the status at build time, unless it has expired since
-            ordered = sorted(rows, key=lambda r: "expired" if not r.final and ts > r.exp
-                             else r.keys[STATUS],
-                             reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
-        else:
-            ordered = sorted(rows, key=lambda r: r.keys[column],
-                             reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
-        live = [r for r in ordered if not (r.final or ts > r.exp)]
-        if len(live) == len(ordered):
-            return live
-        return live + [r for r in ordered if r.final or ts > r.exp]
+        return sort_rows(rows, self.sort_column, self.sort_order, self._clock())
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
         self.sort_column, self.sort_order = column, order
-        self.layoutAboutToBeChanged.emit()
-        persistent = self.persistentIndexList()
-        hashes = [self._rows[i.row()].hash if 0 <= i.row() < len(self._rows) else None
-                  for i in persistent]
         self._all = self._sorted(self._all)
-        self._rows = self._filtered()
-        self._reindex()
-        self.changePersistentIndexList(persistent, [
-            self.index(self._where[h], i.column()) if h in self._where else QModelIndex()
-            for h, i in zip(hashes, persistent, strict=True)])
-        self.layoutChanged.emit()
+        # a stable sort of the shown rows puts them in the order they have in `_all`
+        self._show(self._sorted(self._rows) if self.filtering else self._all)
 
     # -- Qt model API
 
@@ -513,18 +621,16 @@ class QueueModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+        role = int(role)
+        if role not in (_DISPLAY, _ACCESSIBLE) or not 0 <= section < len(COLUMNS) \
+                or orientation != Qt.Orientation.Horizontal:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return COLUMN_NAMES[section]
-        return None
+        return COLUMNS[section] if role == _DISPLAY else COLUMN_NAMES[section]
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # called for every visible cell and role on each paint: plain ints, early exits
@@ -546,7 +652,7 @@ class QueueModel(QAbstractTableModel):
         if role == _HASH:
             return row.hash
         if role == _SORT:
-            return row.keys[column]
+            return row.sort_key(column, self._clock())
         if role == _ALIGN:
             return _RIGHT if column in (AMOUNT, TIME_LEFT) else None
         if role == _FOREGROUND and column == WARN and row.warnings:
@@ -555,7 +661,7 @@ class QueueModel(QAbstractTableModel):
 
     def _display(self, row: Row, column: int) -> str:
         if column == TIME_LEFT:
-            if is_finished(row.view):
+            if row.final:
                 return "finished"
             return format_left(row.expires, self._clock())
         if column == STATUS:
@@ -579,28 +685,3 @@ def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
         else:
             out.append((n, n))
     return out
-
-
-class QueueFilter(QSortFilterProxyModel):
-    """The view's model: a pass-through whose filtering and sorting the QueueModel does.
-
-    The text filter looks at route, title, requester, agent, recipient and every parameter
-    (name and value), and the proposal hash; "waiting for me only" keeps the rows waiting
-    for this reviewer. Neither calls back into Python per row (see the module docstring).
-    """
-
-    def _model(self) -> QueueModel | None:
-        model = self.sourceModel()
-        return model if isinstance(model, QueueModel) else None
-
-    def set_text(self, text: str) -> None:
-        if (model := self._model()) is not None:
-            model.set_filter(text=text)
-
-    def set_pending_only(self, on: bool) -> None:
-        if (model := self._model()) is not None:
-            model.set_filter(pending_only=on)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if (model := self._model()) is not None:
-            model.sort(column, order)

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from app.signals import emit
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
@@ -40,9 +42,9 @@ class _Task(QRunnable):
             value = self.fn()
         except Exception as e:  # every failure goes back to the view
             log.debug("task %d failed", self.task_id, exc_info=True)
-            self.bridge.finished.emit(self.task_id, False, e)
+            emit(self.bridge.finished, self.task_id, False, e)
             return
-        self.bridge.finished.emit(self.task_id, True, value)
+        emit(self.bridge.finished, self.task_id, True, value)
 
 
 class TaskRunner(QObject):
@@ -75,7 +77,7 @@ class TaskRunner(QObject):
         self._callbacks[task_id] = (on_done, on_error)
         self._pool.start(_Task(task_id, fn, self._bridge))
         if not was_busy:
-            self.busy_changed.emit(True)
+            emit(self.busy_changed, True)
         return task_id
 
     @Slot(int, bool, object)
@@ -91,7 +93,7 @@ class TaskRunner(QObject):
                     log.error("background task failed: %s", value)
         finally:
             if not self.busy:
-                self.busy_changed.emit(False)
+                emit(self.busy_changed, False)
 
     def wait(self, msecs: int = SHUTDOWN_WAIT_MS) -> bool:
         """Block until running tasks end (shutdown and tests); undelivered callbacks are dropped."""

@@ -56,6 +56,7 @@ from app.display import (
     reveal,
 )
 from app.session import Session
+from app.signals import emit
 from app.views.params import ParamsTable
 from app.views.widgets import PlainValue, heading, plain_label
 from app.workers import TaskRunner
@@ -331,7 +332,7 @@ class DecideDialog(QDialog):
 
     def _sent(self, result: tuple[DecisionAck, ProposalView]) -> None:
         self._set_busy(False)
-        self.decided.emit(result[1])
+        emit(self.decided, result[1])
         self.accept()
 
     def _failed(self, error: object) -> None:

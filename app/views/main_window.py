@@ -1,18 +1,14 @@
 """The main window: wires the views to the session, the workers and each other. No logic.
 
 Queue tab: the table above, the decision card below. Auditor and Keys tabs.
-Syncing runs on the queue worker on a timer and on demand, and the rows are built there too
-(`app.models.build_rows`), so a 10,000-item sync costs the GUI thread only the model update.
-The last pull is cached for offline use. New proposals waiting for this reviewer, and ones
-about to expire, raise a desktop notification when a system tray exists, else a banner in
-the window; only live data ever notifies (an offline copy may be stale), and notifications
-never carry agent text.
+Syncing runs on the queue worker on a timer and on demand, and the rows are built and the
+model's update planned there too (`app.sync`), so a 10,000-item sync costs the GUI thread
+only applying the plan. The last pull is cached for offline use. What a live pull brings is
+announced by `app.views.notices` (tray or banner; never from an offline copy).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -21,7 +17,6 @@ from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
     QGuiApplication,
-    QIcon,
     QKeySequence,
     QShortcut,
     QShowEvent,
@@ -31,60 +26,33 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
-    QStyle,
-    QSystemTrayIcon,
     QTabWidget,
 )
 
 from app import theme
 from app.cache import CachedQueue
-from app.models import QueueModel, Row, SyncPlan, build_rows, plan_sync
-from app.session import Pull, Session, parse_policy, plain_pull_error
+from app.gc_pause import paused_collection
+from app.models import QueueModel, build_rows
+from app.session import Pull, Session, plain_pull_error
 from app.settings import AppPaths, Settings
+from app.sync import Prepared, prepare
 from app.views.auditor_view import AuditorView
 from app.views.decide_dialog import DecideDialog
 from app.views.decision_card import DecisionCard
 from app.views.first_run import FirstRunDialog
 from app.views.keys_view import KeysView, roster_problem
+from app.views.notices import NOTIFY_MS, Notices, left_out, make_tray
 from app.views.queue_view import QueueView
 from app.views.shortcuts import ShortcutsDialog
 from app.views.widgets import PlainValue
 from app.workers import TaskRunner
-from core.formats import now_utc
 from core.policy import Policy
 from core.queue.base import ProposalView
 
 QUEUE_TAB, AUDITOR_TAB, KEYS_TAB = range(3)
-NOTIFY_MS = 8000
 TABLE_SHARE = 0.42  # of the queue tab's height, on first show
-EXPIRY_NOTICE = timedelta(minutes=5)  # "about to expire" for a proposal waiting for you
+TABLE_ROWS = 6  # rows the queue shows at least, when the window has the height for it
 DEFAULT_SIZE = (1280, 800)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One sync (or the offline copy), turned into rows on the worker."""
-
-    pull: Pull
-    policy: Policy | None
-    rows: list[Row]
-    waiting: frozenset[str]  # waiting for this reviewer (eligible, undecided, live)
-    expiring: frozenset[str]  # of those, expiring within EXPIRY_NOTICE
-    plan: SyncPlan | None = None  # the diff against the rows shown when the sync began
-
-
-def prepare(pull: Pull, identity: str, fallback: Policy | None,
-            base: dict[str, Row] | None = None) -> Prepared:
-    """Worker side: parse the policy, build every row once, and plan the model update."""
-    policy = parse_policy(pull.policy) or fallback
-    now = now_utc()
-    same_policy = policy is not None and fallback is not None and policy.hash == fallback.hash
-    rows = build_rows(pull.views, policy, identity, now, base if same_policy else None)
-    waiting = frozenset(r.hash for r in rows if r.waiting(now))
-    expiring = frozenset(r.hash for r in rows
-                         if r.hash in waiting and r.expires - now <= EXPIRY_NOTICE)
-    plan = plan_sync(base, rows, now) if base else None
-    return Prepared(pull, policy, rows, waiting, expiring, plan)
 
 
 class MainWindow(QMainWindow):
@@ -94,8 +62,6 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.session: Session | None = None
         self.policy: Policy | None = None
-        self.seen: set[str] | None = None  # proposals already announced; None before any data
-        self.warned: set[str] = set()  # proposals already announced as about to expire
         self.live = False  # the rows shown come from a live pull (not the offline copy)
         self.syncing = False
         self.dialog: DecideDialog | None = None
@@ -140,23 +106,14 @@ class MainWindow(QMainWindow):
 
         self.sync_timer = QTimer(self)
         self.sync_timer.timeout.connect(self.sync)
-        self.tray = self._make_tray() if use_tray else None
+        self.tray = make_tray(self) if use_tray else None
+        self.notices = Notices(self.queue_view.banner, self.tray)
         self._menus()
         self._shortcuts()
         self.fit_to_screen()
         self.apply_settings(settings)
 
     # -- set-up
-
-    def _make_tray(self) -> QSystemTrayIcon | None:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return None
-        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-        tray = QSystemTrayIcon(QIcon(icon), self)
-        tray.setToolTip("Foureyes reviewer")
-        tray.activated.connect(lambda _reason: (self.showNormal(), self.activateWindow()))
-        tray.show()
-        return tray
 
     def _menus(self) -> None:
         bar = self.menuBar()
@@ -244,8 +201,7 @@ class MainWindow(QMainWindow):
             self.session.close()
         self.session = Session(settings, self.paths) if settings.complete else None
         self.policy = None
-        self.seen = None
-        self.warned = set()
+        self.notices.reset()
         self.live = False
         self.queue_view.notice.hide()
         self.model.set_rows([])
@@ -269,10 +225,13 @@ class MainWindow(QMainWindow):
         session = self.session
         identity = settings.identity
 
+        order = self.model.order()
+
         def cached() -> tuple[Prepared, CachedQueue]:
-            copy = session.load_cache()
-            pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
-            return prepare(pull, identity, None), copy
+            with paused_collection():
+                copy = session.load_cache()
+                pull = Pull(copy.views, copy.policy, copy.synced_at, offline=True)
+                return prepare(pull, identity, None, None, order), copy
 
         self.queue_runner.run(cached, self._cached, lambda _e: None)
         self.sync()
@@ -285,9 +244,13 @@ class MainWindow(QMainWindow):
         self.syncing = True
         self.queue_view.sync_button.setEnabled(False)
         session, identity, policy = self.session, self.settings.identity, self.policy
-        base = self.model.snapshot()
-        self.queue_runner.run(lambda: prepare(session.pull(), identity, policy, base),
-                              self._pulled, self._pull_failed)
+        base, order = self.model.snapshot(), self.model.order()
+
+        def pull() -> Prepared:
+            with paused_collection():  # a pull parses every proposal anew: see app.gc_pause
+                return prepare(session.pull(), identity, policy, base, order)
+
+        self.queue_runner.run(pull, self._pulled, self._pull_failed)
 
     def _cached(self, result: tuple[Prepared, CachedQueue]) -> None:
         prepared, copy = result
@@ -295,7 +258,7 @@ class MainWindow(QMainWindow):
             return  # no copy yet, or the live pull already arrived
         self._show(prepared, live=False)
         self.queue_view.show_age(copy.synced_at, True,
-                                 "Syncing…" + _left_out(copy.left_out, copy.left_waiting))
+                                 "Syncing…" + left_out(copy.left_out, copy.left_waiting))
 
     def _pulled(self, prepared: Prepared) -> None:
         self.syncing = False
@@ -303,7 +266,7 @@ class MainWindow(QMainWindow):
         pull = prepared.pull
         self._show(prepared, live=not pull.offline)
         self.queue_view.show_age(pull.synced_at, pull.offline,
-                                 pull.error + _left_out(pull.left_out, pull.left_waiting))
+                                 pull.error + left_out(pull.left_out, pull.left_waiting))
 
     def _pull_failed(self, error: object) -> None:
         self.syncing = False
@@ -325,32 +288,7 @@ class MainWindow(QMainWindow):
         elif current is None:
             self.card.set_view(None, self.policy, self.settings.identity)
         if live:  # an offline copy may be stale: it never notifies, and never counts
-            self._announce(prepared)
-
-    def _announce(self, prepared: Prepared) -> None:
-        waiting, expiring = prepared.waiting, prepared.expiring - self.warned
-        self.warned |= expiring
-        parts: list[str] = []
-        if self.seen is None:
-            self.seen = set(waiting)
-            if waiting:
-                parts.append(f"{len(waiting)} proposal(s) wait for your review.")
-        else:
-            new = waiting - self.seen
-            self.seen |= waiting
-            if new:
-                routes = sorted({r.view.proposal.route for r in prepared.rows
-                                 if r.hash in new})
-                parts.append(f"{len(new)} new proposal(s) to review: {', '.join(routes)}")
-        if expiring:
-            parts.append(f"{len(expiring)} proposal(s) waiting for you expire within "
-                         f"{int(EXPIRY_NOTICE.total_seconds() // 60)} minutes.")
-        if parts:
-            self.notify(" ".join(parts))
-        elif self.queue_view.banner.isVisible():  # a count on screen follows the live data
-            self.queue_view.banner.show_message(
-                f"{len(waiting)} proposal(s) wait for your review." if waiting
-                else "Nothing waits for your review.")
+            self.notices.announce(prepared)
 
     def _roster_notice(self) -> None:
         key = self.keys.state.current if self.keys.state is not None else None
@@ -360,18 +298,10 @@ class MainWindow(QMainWindow):
         else:
             self.queue_view.notice.hide()
 
-    def notify(self, text: str) -> None:
-        """Tray message when there is a tray, else the in-window banner."""
-        if self.tray is not None and self.tray.supportsMessages():
-            self.tray.showMessage("Foureyes", text, QSystemTrayIcon.MessageIcon.Information,
-                                  NOTIFY_MS)
-        else:
-            self.queue_view.banner.show_message(text)
-
     # -- selection and deciding
 
     def _selected(self, view: ProposalView | None) -> None:
-        if view is not None and view is self.card.view:
+        if view is self.card.view:
             return  # re-selected after a filter change or a sync: the card is already right
         self.card.set_view(view, self.policy, self.settings.identity)
 
@@ -497,9 +427,17 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._sized:  # sizes only mean something once the window has its size
             self._sized = True
-            height = max(self.split.height(), 1)
-            table = int(height * TABLE_SHARE)
-            self.split.setSizes([table, height - table])
+            self.size_split()
+
+    def size_split(self) -> None:
+        """The queue gets its share, and at least room for `TABLE_ROWS` rows (a 200 %
+        display left it one clipped row); the card keeps room for its buttons and a few
+        lines, and scrolls."""
+        height = max(self.split.height(), 1)
+        card_min = self.card.minimumSizeHint().height() + 4 * self.fontMetrics().height()
+        table = max(int(height * TABLE_SHARE),
+                    min(self.queue_view.height_for_rows(TABLE_ROWS), height - card_min))
+        self.split.setSizes([table, height - table])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.sync_timer.stop()
@@ -510,13 +448,3 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.hide()
         super().closeEvent(event)
-
-
-
-def _left_out(count: int, waiting: int = 0) -> str:
-    if not count:
-        return ""
-    kept = (f" {waiting} of them were waiting for you (the ones expiring soonest are kept)."
-            if waiting else " Everything waiting for you is kept.")
-    return (f" The offline copy left out {count} proposal(s) to stay within its size limit; "
-            "finished ones and ones that do not wait for you go first." + kept)

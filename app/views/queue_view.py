@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QIdentityProxyModel, QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,10 +34,10 @@ from app.models import (
     TIME_LEFT,
     TITLE,
     WARN,
-    QueueFilter,
     QueueModel,
     is_finished,
 )
+from app.signals import emit
 from app.views.widgets import Banner, plain_label
 from core.formats import now_utc
 from core.queue.base import ProposalView
@@ -49,6 +49,7 @@ COUNTDOWN_MS = 1000
 WIDTHS = {WARN: 3, ROUTE: 18, RECIPIENT: 14, AMOUNT: 14, TITLE: 28, REQUESTER: 18,
           AGENT: 18, REVERSIBILITY: 12, TIME_LEFT: 9, STATUS: 22}
 MIN_SECTION_CHARS = 3
+MIN_ROWS = 3
 
 
 class QueueView(QWidget):
@@ -59,7 +60,9 @@ class QueueView(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Queue")
         self.model = model
-        self.proxy = QueueFilter(self)
+        # A plain identity proxy (the model sorts and filters itself, see app.models): not a
+        # Python subclass, so the table's per-cell calls through it stay in C++.
+        self.proxy = QIdentityProxyModel(self)
         self.proxy.setSourceModel(model)
 
         layout = QVBoxLayout(self)
@@ -75,14 +78,17 @@ class QueueView(QWidget):
             "Filter (Ctrl+F): route, recipient, parameters, title, requester, agent")
         self.filter_edit.setAccessibleName("Filter proposals")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.filter_edit.textChanged.connect(self._filter_text)
         self.count = plain_label(name="Proposals shown", wrap=False)
-        # a fixed width: a count that changes width would re-lay out (and repaint) the window
-        self.count.setMinimumWidth(self.fontMetrics().horizontalAdvance("000000 of 000000"))
+        # a fixed size: a label whose text changes asks its parent to lay out again, and
+        # that re-lays out (and repaints) the whole window, card included, per keystroke;
+        # a label of fixed width and height never does
+        self.count.setFixedSize(self.fontMetrics().horizontalAdvance("000000 of 000000") + 4,
+                                self.count.sizeHint().height())
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.pending_only = QCheckBox("&Waiting for me only", self)
         self.pending_only.setAccessibleName("Show only proposals waiting for me")
-        self.pending_only.toggled.connect(self.proxy.set_pending_only)
+        self.pending_only.toggled.connect(self._filter_pending)
         self.sync_button = QPushButton("&Sync", self)
         self.sync_button.setAccessibleName("Sync with the queue now")
         self.sync_button.clicked.connect(self.sync_requested)
@@ -103,11 +109,11 @@ class QueueView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the card
-        # small minimums, so the window fits 683x384 (1366x768 at 200 %) with room to spare
-        self.table.setMinimumHeight(3 * self.fontMetrics().height())
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # both ends stay visible
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # one line of text a row: the style's default (about two lines) showed half as many
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         char = self.fontMetrics().averageCharWidth()
@@ -115,6 +121,13 @@ class QueueView(QWidget):
         for column, chars in WIDTHS.items():
             self.table.setColumnWidth(column, chars * char + 16)
         header.setStretchLastSection(True)
+        # at least MIN_ROWS whole rows under the header and the sideways scroll bar, however
+        # small the window (3 * a line, once, left one clipped row at 200 %), and still
+        # small enough that the window fits 683x384 (1366x768 at 200 %)
+        self.table.setMinimumHeight(
+            header.sizeHint().height() + self.table.horizontalScrollBar().sizeHint().height()
+            + MIN_ROWS * self.table.verticalHeader().defaultSectionSize()
+            + 2 * self.table.frameWidth())
         self.table.selectionModel().selectionChanged.connect(self._selection)
         layout.addWidget(self.table, 1)
 
@@ -137,6 +150,15 @@ class QueueView(QWidget):
         self._countdown.timeout.connect(self.tick)
         self._countdown.start()
         self._count()
+
+    def height_for_rows(self, rows: int) -> int:
+        """The height this view needs to show ``rows`` table rows, banners included even
+        while hidden (a banner that appears later must not take the rows away)."""
+        chrome = self.height() - self.table.viewport().height()
+        for banner in (self.banner, self.notice):
+            if banner.isHidden():
+                chrome += banner.sizeHint().height() + self.layout().spacing()
+        return chrome + rows * self.table.verticalHeader().defaultSectionSize()
 
     # -- the countdown: only the time cells on screen, only for live rows
 
@@ -221,6 +243,25 @@ class QueueView(QWidget):
                 return True
         return False
 
+    # -- filtering
+
+    def _filter_text(self, text: str) -> None:
+        self.model.set_filter(text=text)
+        self._reveal_selection()
+
+    def _filter_pending(self, on: bool) -> None:
+        self.model.set_filter(pending_only=on)
+        self._reveal_selection()
+
+    def _reveal_selection(self) -> None:
+        """After a filter change (one layout change, no reset) the selection is still on its
+        proposal, somewhere else: bring it into view. Or that proposal is filtered out and
+        the selection is gone, which Qt does not signal: the card follows either way."""
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(rows[0])
+        emit(self.selection_changed, self.current())
+
     def remember_selection(self) -> None:
         view = self.current()
         self._want = view.hash if view else None
@@ -228,7 +269,7 @@ class QueueView(QWidget):
     def _restore(self) -> None:
         """After a reset, keep the reviewer on the proposal they were reading."""
         if not (self._want and self.select_hash(self._want)):
-            self.selection_changed.emit(self.current())
+            emit(self.selection_changed, self.current())
 
     def _selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -236,7 +277,7 @@ class QueueView(QWidget):
             keep = selected.indexes()[0].row() if selected.indexes() else rows[-1].row()
             self.table.selectRow(keep)  # re-enters with a single row
             return
-        self.selection_changed.emit(self.current())
+        emit(self.selection_changed, self.current())
     # -- status line
 
     def show_age(self, synced_at: datetime | None, offline: bool, error: str = "") -> None:

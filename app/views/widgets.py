@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.signals import emit
 
 
 def plain_label(text: str = "", *, name: str = "", wrap: bool = True,
@@ -180,4 +181,4 @@ class Banner(QFrame):
 
     def _dismiss(self) -> None:
         self.hide()
-        self.dismissed.emit()
+        emit(self.dismissed)
