@@ -49,7 +49,6 @@ from app.display import (
     reveal,
 )
 from app.gc_pause import paused_collection
-from app.signals import emit
 from core.errors import InvalidData
 from core.formats import Decision, Proposal, now_utc
 from core.policy import Policy
@@ -440,7 +439,7 @@ class QueueModel(QAbstractTableModel):
         """
         if rows is self._rows or (len(rows) == len(self._rows) and rows == self._rows):
             return  # the same rows (Row has no __eq__: identity, compared in C)
-        emit(self.layoutAboutToBeChanged)
+        self.layoutAboutToBeChanged.emit()
         old = self._rows
         persistent = self.persistentIndexList()
         moved = [old[i.row()] if 0 <= i.row() < len(old) else None for i in persistent]
@@ -455,7 +454,7 @@ class QueueModel(QAbstractTableModel):
             self.index(n, i.column()) if (n := where(row)) >= 0 else QModelIndex()
             for row, i in zip(moved, persistent, strict=True)])
         self.layout_changes += 1
-        emit(self.layoutChanged)
+        self.layoutChanged.emit()
 
     def _position(self, row: Row | None) -> int:
         """Where ``row`` (this very object) is shown, or -1."""
@@ -504,7 +503,7 @@ class QueueModel(QAbstractTableModel):
         for n in changed:
             self._rows[n] = plan.changed[self._rows[n].hash]
         for start, end in _ranges(changed):
-            emit(self.dataChanged, self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
         self._insert(plan.added, now)
         self._by_hash = plan.by_hash
 
@@ -570,7 +569,7 @@ class QueueModel(QAbstractTableModel):
         n = self.row_of(row.hash)
         if n >= 0:
             self._rows[n] = row
-            emit(self.dataChanged, self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
 
     def view_at(self, row: int) -> ProposalView | None:
         return self._rows[row].view if 0 <= row < len(self._rows) else None

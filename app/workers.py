@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from app.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,9 @@ class _Task(QRunnable):
             value = self.fn()
         except Exception as e:  # every failure goes back to the view
             log.debug("task %d failed", self.task_id, exc_info=True)
-            emit(self.bridge.finished, self.task_id, False, e)
+            self.bridge.finished.emit(self.task_id, False, e)
             return
-        emit(self.bridge.finished, self.task_id, True, value)
+        self.bridge.finished.emit(self.task_id, True, value)
 
 
 class TaskRunner(QObject):
@@ -77,7 +76,7 @@ class TaskRunner(QObject):
         self._callbacks[task_id] = (on_done, on_error)
         self._pool.start(_Task(task_id, fn, self._bridge))
         if not was_busy:
-            emit(self.busy_changed, True)
+            self.busy_changed.emit(True)
         return task_id
 
     @Slot(int, bool, object)
@@ -93,7 +92,7 @@ class TaskRunner(QObject):
                     log.error("background task failed: %s", value)
         finally:
             if not self.busy:
-                emit(self.busy_changed, False)
+                self.busy_changed.emit(False)
 
     def wait(self, msecs: int = SHUTDOWN_WAIT_MS) -> bool:
         """Block until running tasks end (shutdown and tests); undelivered callbacks are dropped."""

@@ -128,7 +128,8 @@ def test_drag_and_drop_opens_a_bundle(qtbot) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(VECTOR))])
     pos = QPointF(view.rect().center())
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
+    # Qt declares a QPoint for the enter event and a QPointF for the drop.
+    enter = QDragEnterEvent(view.rect().center(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(view, enter)
     assert enter.isAccepted()

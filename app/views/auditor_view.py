@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.display import reveal
-from app.signals import emit
 from app.views.widgets import PlainValue, heading, plain_label
 from app.workers import TaskRunner
 from core.bundle.trust import load_trust
@@ -243,7 +242,7 @@ class AuditorView(QWidget):
                                               "Trust files (*.toml);;All files (*)")
         if path:
             self.set_trust(path)
-            emit(self.trust_chosen, path)
+            self.trust_chosen.emit(path)
 
     # -- opening and verifying
 
@@ -305,7 +304,7 @@ class AuditorView(QWidget):
         _fit_columns(self.timeline)
         self.export_button.setEnabled(True)
         self.hint.hide()
-        emit(self.verified, v)
+        self.verified.emit(v)
 
     # -- export
 

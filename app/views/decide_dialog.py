@@ -56,7 +56,6 @@ from app.display import (
     reveal,
 )
 from app.session import Session
-from app.signals import emit
 from app.views.params import ParamsTable
 from app.views.widgets import PlainValue, heading, plain_label
 from app.workers import TaskRunner
@@ -332,7 +331,7 @@ class DecideDialog(QDialog):
 
     def _sent(self, result: tuple[DecisionAck, ProposalView]) -> None:
         self._set_busy(False)
-        emit(self.decided, result[1])
+        self.decided.emit(result[1])
         self.accept()
 
     def _failed(self, error: object) -> None:

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.signals import emit
 from app.views.widgets import PlainValue, heading, plain_label
 from app.workers import TaskRunner
 from core.cli.keys import NAMESPACES
@@ -198,7 +197,7 @@ class KeysView(QWidget):
             f"{s.previous.fingerprint} (kept until you remove it)" if s and s.previous
             else "none")
         text = roster_text(self.policy, self.identity, key) if self.identity else ""
-        emit(self.rendered)
+        self.rendered.emit()
         self.roster.setText(text)
         self.roster.setAccessibleName(text or "Roster status")
         has_key = key is not None
@@ -246,7 +245,7 @@ class KeysView(QWidget):
 
         def done(state: KeyState) -> None:
             self._got(state)
-            emit(self.key_changed)
+            self.key_changed.emit()
 
         self.runner.run(work, done, self._failed)
 

@@ -37,7 +37,6 @@ from app.models import (
     QueueModel,
     is_finished,
 )
-from app.signals import emit
 from app.views.widgets import Banner, plain_label
 from core.formats import now_utc
 from core.queue.base import ProposalView
@@ -260,7 +259,7 @@ class QueueView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if rows:
             self.table.scrollTo(rows[0])
-        emit(self.selection_changed, self.current())
+        self.selection_changed.emit(self.current())
 
     def remember_selection(self) -> None:
         view = self.current()
@@ -269,7 +268,7 @@ class QueueView(QWidget):
     def _restore(self) -> None:
         """After a reset, keep the reviewer on the proposal they were reading."""
         if not (self._want and self.select_hash(self._want)):
-            emit(self.selection_changed, self.current())
+            self.selection_changed.emit(self.current())
 
     def _selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -277,7 +276,7 @@ class QueueView(QWidget):
             keep = selected.indexes()[0].row() if selected.indexes() else rows[-1].row()
             self.table.selectRow(keep)  # re-enters with a single row
             return
-        emit(self.selection_changed, self.current())
+        self.selection_changed.emit(self.current())
     # -- status line
 
     def show_age(self, synced_at: datetime | None, offline: bool, error: str = "") -> None:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.signals import emit
 
 
 def plain_label(text: str = "", *, name: str = "", wrap: bool = True,
@@ -181,4 +180,4 @@ class Banner(QFrame):
 
     def _dismiss(self) -> None:
         self.hide()
-        emit(self.dismissed)
+        self.dismissed.emit()
