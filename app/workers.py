@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
