@@ -30,8 +30,14 @@ LINE_WIDTH = 70
 
 
 def _signed_data(message: bytes, namespace: str) -> bytes:
+    return _signed_head(namespace) + hashlib.sha512(message).digest()
+
+
+@lru_cache(maxsize=16)
+def _signed_head(namespace: str) -> bytes:
+    """What precedes H(message) in the signed data: the same for every message."""
     return (MAGIC + ssh_string(namespace.encode()) + ssh_string(b"")
-            + ssh_string(HASH_ALG.encode()) + ssh_string(hashlib.sha512(message).digest()))
+            + ssh_string(HASH_ALG.encode()) + struct.pack(">I", hashlib.sha512().digest_size))
 
 
 def sign_with(signer: Signer, message: bytes, namespace: str) -> str:
