@@ -133,6 +133,12 @@ _COMPACT = _c_writer(False)  # the same, keys in the order read
 _SCAN = json.JSONDecoder().scan_once  # the C reader json.loads uses, minus its wrapping
 
 
+def scan_value(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value that starts at ``start`` of an already checked text, and where it
+    ends (for slicing a nested value out of canonical bytes)."""
+    return _SCAN(text, start)
+
+
 def _fast_plain(value: Any, depth: int) -> bool:
     """For `_fast_read`: within MAX_DEPTH, safe integers, BMP keys, and floats only
     where Python's repr is ECMAScript's Number::toString (see `_plain_float`)."""

@@ -30,12 +30,16 @@ def _require_str(value: Any, field: str) -> str:
     return value
 
 
+_KIND_RE = {"human": HUMAN_RE, "agent": AGENT_RE, "gate": GATE_RE}
+
+
 def identity(value: Any, field: str, kinds: tuple[str, ...] = ("human", "agent", "gate")) -> str:
     """An identity of one of ``kinds``; refused, never lower-cased, when it does not match."""
     text = _require_str(value, field)
-    patterns = {"human": HUMAN_RE, "agent": AGENT_RE, "gate": GATE_RE}
-    if len(text) <= MAX_IDENTITY_CHARS and any(patterns[k].fullmatch(text) for k in kinds):
-        return text
+    if len(text) <= MAX_IDENTITY_CHARS:
+        for k in kinds:
+            if _KIND_RE[k].fullmatch(text):
+                return text
     wanted = " or ".join(
         {"human": "a person (name@domain, lowercase)", "agent": "agent:<name>",
          "gate": "gate:<name>"}[k]
@@ -45,6 +49,8 @@ def identity(value: Any, field: str, kinds: tuple[str, ...] = ("human", "agent",
 
 
 def human(value: Any, field: str) -> str:
+    if type(value) is str and len(value) <= MAX_IDENTITY_CHARS and HUMAN_RE.fullmatch(value):
+        return value
     return identity(value, field, ("human",))
 
 
