@@ -30,7 +30,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from core.errors import InvalidData
 
@@ -64,6 +64,7 @@ _FLAG_PATCHED = 0x0020
 _FLAG_STRONG_ENCRYPTION = 0x0040
 _STORED, _DEFLATED = 0, 8
 _METHODS = (_STORED, _DEFLATED)
+_REFUSED_FLAGS = _FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_PATCHED
 _BAD_NAME_BYTE = re.compile(rb"[\x00-\x1f\x7f]")
 
 
@@ -156,43 +157,22 @@ def _directory(data: bytes, count: int, offset: int, size: int) -> list[_Entry]:
     entries: list[_Entry] = []
     pos, end = offset, offset + size
     for n in range(count):
-        if pos + _CENTRAL.size > end or data[pos:pos + 4] != _CENTRAL_SIG:
+        if pos + _CENTRAL.size > end or not data.startswith(_CENTRAL_SIG, pos):
             raise _archive_error(f"the zip directory is damaged at entry {n + 1}")
         (_, _made, needed, flags, method, _time, _date, crc, csize, usize, name_len,
          extra_len, comment_len, _disk, _iattr, eattr, local) = _CENTRAL.unpack_from(data, pos)
-        raw = data[pos + _CENTRAL.size:pos + _CENTRAL.size + name_len]
         extra_at = pos + _CENTRAL.size + name_len
+        raw = data[pos + _CENTRAL.size:extra_at]
         pos = extra_at + extra_len + comment_len
         if pos > end:
             raise _archive_error(f"the zip directory is damaged at entry {n + 1}")
-        shown = raw[:MAX_NAME_BYTES].decode("ascii", "backslashreplace")
-        if name_len > MAX_NAME_BYTES:
-            raise _archive_error(f"entry {shown!r}... has a name longer than {MAX_NAME_BYTES} "
-                                 "bytes")
-        if _BAD_NAME_BYTE.search(raw):
-            raise _archive_error(f"entry {shown!r} has a control character (NUL, newline, "
-                                 "...) in its name")
-        if not raw.isascii():
-            raise _archive_error(f"entry {shown!r} has a non-ASCII name")
-        if needed > MAX_EXTRACT_VERSION:
-            raise _archive_error(f"entry {shown!r} needs zip version {needed // 10}.{needed % 10}"
-                                 f"; a bundle needs at most {MAX_EXTRACT_VERSION // 10}."
-                                 f"{MAX_EXTRACT_VERSION % 10}")
-        if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION):
-            raise _archive_error(f"entry {shown!r} is encrypted")
-        if flags & _FLAG_PATCHED:
-            raise _archive_error(f"entry {shown!r} is compressed patch data")
-        if method not in _METHODS:
-            raise _archive_error(f"entry {shown!r} uses an unsupported compression "
-                                 f"(method {method})")
-        if usize > MAX_MEMBER_BYTES:
-            raise _archive_error(f"entry {shown!r} is larger than {MAX_MEMBER_BYTES} bytes")
-        if csize == _ZIP64_MARK:
-            raise _archive_error(f"entry {shown!r} uses zip64 sizes; a bundle is far too "
-                                 "small to need them")
-        if local >= offset:
-            raise _archive_error(f"entry {shown!r} points past the zip's entries")
-        _check_extra(data[extra_at:extra_at + extra_len], shown)
+        if name_len > MAX_NAME_BYTES or _BAD_NAME_BYTE.search(raw) or not raw.isascii() \
+                or needed > MAX_EXTRACT_VERSION or flags & _REFUSED_FLAGS \
+                or method not in _METHODS or usize > MAX_MEMBER_BYTES or csize == _ZIP64_MARK \
+                or local >= offset:
+            _refuse_entry(raw, needed, flags, method, usize, csize, local >= offset)
+        if extra_len:
+            _check_extra(data[extra_at:extra_at + extra_len], raw)
         entries.append(_Entry(raw.decode("ascii"), flags, method, crc, csize, usize, local,
                               eattr >> 16))
     if pos != end:
@@ -200,7 +180,45 @@ def _directory(data: bytes, count: int, offset: int, size: int) -> list[_Entry]:
     return entries
 
 
-def _check_extra(extra: bytes, shown: str) -> None:
+def _refuse_entry(raw: bytes, needed: int, flags: int, method: int, usize: int, csize: int,
+                  past: bool) -> NoReturn:
+    """Why a directory entry is refused, in the order the checks are listed in
+    `_directory` (the name first)."""
+    shown = _shown(raw)
+    if len(raw) > MAX_NAME_BYTES:
+        raise _archive_error(f"entry {shown!r}... has a name longer than {MAX_NAME_BYTES} "
+                             "bytes")
+    if _BAD_NAME_BYTE.search(raw):
+        raise _archive_error(f"entry {shown!r} has a control character (NUL, newline, "
+                             "...) in its name")
+    if not raw.isascii():
+        raise _archive_error(f"entry {shown!r} has a non-ASCII name")
+    if needed > MAX_EXTRACT_VERSION:
+        raise _archive_error(f"entry {shown!r} needs zip version {needed // 10}.{needed % 10}"
+                             f"; a bundle needs at most {MAX_EXTRACT_VERSION // 10}."
+                             f"{MAX_EXTRACT_VERSION % 10}")
+    if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION):
+        raise _archive_error(f"entry {shown!r} is encrypted")
+    if flags & _FLAG_PATCHED:
+        raise _archive_error(f"entry {shown!r} is compressed patch data")
+    if method not in _METHODS:
+        raise _archive_error(f"entry {shown!r} uses an unsupported compression "
+                             f"(method {method})")
+    if usize > MAX_MEMBER_BYTES:
+        raise _archive_error(f"entry {shown!r} is larger than {MAX_MEMBER_BYTES} bytes")
+    if csize == _ZIP64_MARK:
+        raise _archive_error(f"entry {shown!r} uses zip64 sizes; a bundle is far too small to "
+                             "need them")
+    if past:
+        raise _archive_error(f"entry {shown!r} points past the zip's entries")
+    raise _archive_error(f"entry {shown!r} is refused")  # unreachable: the list above is whole
+
+
+def _shown(raw: bytes) -> str:
+    return raw[:MAX_NAME_BYTES].decode("ascii", "backslashreplace")
+
+
+def _check_extra(extra: bytes, raw_name: bytes) -> None:
     """The extra field is a list of (id, length, data) records that fits exactly; a record
     running past the field is damage (as `zipfile` has always refused it)."""
     pos = 0
@@ -208,7 +226,7 @@ def _check_extra(extra: bytes, shown: str) -> None:
         _, length = _EXTRA_HEAD.unpack_from(extra, pos)
         pos += _EXTRA_HEAD.size + length
         if pos > len(extra):
-            raise _archive_error(f"entry {shown!r} has a damaged extra field")
+            raise _archive_error(f"entry {_shown(raw_name)!r} has a damaged extra field")
 
 
 def _check_names(entries: list[_Entry]) -> None:
@@ -236,28 +254,27 @@ def _member(data: bytes, e: _Entry, limit: int) -> tuple[bytes, int]:
     stated size and CRC-32. Decompression is capped one byte past the stated size, so a
     lying size field costs at most MAX_MEMBER_BYTES of output.
     """
-    name = e.name
-    pos = e.local
-    if pos + _LOCAL.size > limit or data[pos:pos + 4] != _LOCAL_SIG:
+    name, e_flags, e_method, e_crc, e_csize, e_usize, pos, _mode = e
+    if pos + _LOCAL.size > limit or not data.startswith(_LOCAL_SIG, pos):
         raise _archive_error(f"entry {name!r} has no local header where the directory says")
     (_, _needed, flags, method, _time, _date, crc, csize, usize, name_len,
      extra_len) = _LOCAL.unpack_from(data, pos)
-    start = pos + _LOCAL.size + name_len + extra_len
-    if data[pos + _LOCAL.size:pos + _LOCAL.size + name_len] != name.encode("ascii"):
+    at = pos + _LOCAL.size
+    if name_len != len(name) or not data.startswith(name.encode("ascii"), at):
         raise _archive_error(f"entry {name!r} has another name in its local header")
-    if flags != e.flags or method != e.method:
+    if flags != e_flags or method != e_method:
         raise _archive_error(f"entry {name!r}: its local header disagrees with the directory "
                              "(flags or compression)")
-    sizes = (crc, csize, usize)
-    if sizes != (e.crc, e.csize, e.usize) and not (
-            flags & _FLAG_DATA_DESCRIPTOR and sizes == (0, 0, 0)):
+    if (crc != e_crc or csize != e_csize or usize != e_usize) and not (
+            flags & _FLAG_DATA_DESCRIPTOR and crc == csize == usize == 0):
         raise _archive_error(f"entry {name!r}: its local header disagrees with the directory "
                              "(CRC-32 or sizes)")
-    end = start + e.csize
+    start = at + name_len + extra_len
+    end = start + e_csize
     if end > limit:
         raise _archive_error(f"entry {name!r} runs past the zip's entries")
     if flags & _FLAG_DATA_DESCRIPTOR:  # CRC-32 and sizes, after an optional signature
-        expected = struct.pack("<3L", e.crc, e.csize, e.usize)
+        expected = struct.pack("<3L", e_crc, e_csize, e_usize)
         if data[end:end + 16] == _DESCRIPTOR_SIG + expected and end + 16 <= limit:
             end += 16
         elif data[end:end + 12] == expected and end + 12 <= limit:
@@ -265,27 +282,27 @@ def _member(data: bytes, e: _Entry, limit: int) -> tuple[bytes, int]:
         else:
             raise _archive_error(f"entry {name!r}: its data descriptor disagrees with the "
                                  "directory")
-    packed = data[start:start + e.csize]
-    if e.method == _STORED:
-        if e.csize != e.usize:
+    packed = data[start:start + e_csize]
+    if e_method == _STORED:
+        if e_csize != e_usize:
             raise _archive_error(f"entry {name!r} is stored with two different sizes")
         content = packed
     else:
         inflater = zlib.decompressobj(-15)
         try:
-            content = inflater.decompress(packed, e.usize + 1)
+            content = inflater.decompress(packed, e_usize + 1)
         except zlib.error as err:
             raise _archive_error(f"entry {name!r} cannot be inflated: {err}") from err
-        if len(content) > e.usize:
+        if len(content) > e_usize:
             raise _archive_error(f"entry {name!r} inflates past its stated size "
-                                 f"({e.usize} bytes)")
+                                 f"({e_usize} bytes)")
         if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
             raise _archive_error(f"entry {name!r}: its compressed data does not end where its "
                                  "size says")
-        if len(content) != e.usize:
+        if len(content) != e_usize:
             raise _archive_error(f"entry {name!r} inflates to {len(content)} bytes, not the "
-                                 f"{e.usize} it states")
-    if zlib.crc32(content) != e.crc:
+                                 f"{e_usize} it states")
+    if zlib.crc32(content) != e_crc:
         raise _archive_error(f"entry {name!r} fails its CRC-32 check")
     return content, end
 

@@ -22,6 +22,10 @@ TTL_RE = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 MAX_IDENTITY_CHARS = 254
 MAX_TTL = timedelta(days=366)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The same few times recur in every document of one proposal (its expiry is repeated in
+# each decision): each spelling is read once, kept by its exact text, at most this many.
+MAX_CACHED_TIMES = 4096
+_TIMES: dict[str, datetime] = {}
 
 
 def _require_str(value: Any, field: str) -> str:
@@ -56,6 +60,10 @@ def human(value: Any, field: str) -> str:
 
 def parse_time(value: Any, field: str) -> datetime:
     """RFC 3339 UTC with seconds and a literal Z, nothing else."""
+    if type(value) is str:
+        moment = _TIMES.get(value)
+        if moment is not None:  # read before, and immutable
+            return moment
     text = _require_str(value, field)
     if not TIME_RE.fullmatch(text):
         raise InvalidData(
@@ -64,9 +72,13 @@ def parse_time(value: Any, field: str) -> datetime:
     try:  # TIME_RE admitted only this one spelling, which fromisoformat reads (in C) to UTC
         # and refuses when the day, hour, minute or second is not real, as strptime did
         # (tests/test_perf_formats.py compares them); strptime cost more than the rest.
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError as e:
         raise InvalidData("time", f"field {field!r} is not a real date and time: {text}") from e
+    if len(_TIMES) >= MAX_CACHED_TIMES:
+        _TIMES.clear()
+    _TIMES[text] = moment
+    return moment
 
 
 def format_time(moment: datetime) -> str:
@@ -82,6 +94,8 @@ def now_utc() -> datetime:
 
 
 def hash_ref(value: Any, field: str) -> str:
+    if type(value) is str and HASH_RE.fullmatch(value):
+        return value
     text = _require_str(value, field)
     if not HASH_RE.fullmatch(text):
         raise InvalidData("format", f"field {field!r} must be sha256:<64 lowercase hex>")

@@ -203,9 +203,19 @@ def largest_distinct(groups: Sequence[frozenset[str]], need: int) -> int:
     return min(best, need)
 
 
+def _check(pos: int, counted: bool, code: str, message: str, decision: Decision | None,
+           reviewer: str | None) -> DecisionCheck:
+    """A DecisionCheck without the frozen dataclass ``__init__`` (one ``object.__setattr__``
+    per field): the same instance, every field given."""
+    check = object.__new__(DecisionCheck)
+    check.__dict__.update(position=pos, counted=counted, code=code, message=message,
+                          decision=decision, reviewer=reviewer)
+    return check
+
+
 def _refuse(pos: int, code: str, message: str, decision: Decision | None = None,
             reviewer: str | None = None) -> DecisionCheck:
-    return DecisionCheck(pos, False, code, message, decision, reviewer)
+    return _check(pos, False, code, message, decision, reviewer)
 
 
 def _read(document: bytes, signature: str) -> tuple[Decision | None, PublicKey | None, str]:
@@ -290,5 +300,4 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
         if other_key is not None and other_key.key == key:
             return _refuse(pos, "duplicate_key", "the decision uses a key that already "
                            "counted", decision, who)
-    return DecisionCheck(pos, True, "counted", f"{decision.verdict} by {who} counted",
-                         decision, who)
+    return _check(pos, True, "counted", f"{decision.verdict} by {who} counted", decision, who)
