@@ -179,14 +179,18 @@ def process(runs: int) -> None:
               f"min {min(walls[name]) * 1e3:6.1f} ms; CPU median "
               f"{statistics.median(cpus[name]) * 1e3:6.1f} ms   ({runs} runs)")
     probe = subprocess.run([sys.executable, "-c", (
-        "import sys\nfrom core.cli.main import cli\ncli.get_command(None, 'verify')\n"
+        "import sys, io, contextlib\nfrom core.cli.main import main\n"
+        "out = io.TextIOWrapper(io.BytesIO(), encoding='utf-8')\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
         "heavy = ('sqlite_utils', 'sqlite3', 'keyring', 'httpx', 'uvicorn', 'fastapi', "
-        "'starlette', 'pydantic', 'PySide6', 'core.server', 'core.queue', 'app')\n"
+        "'starlette', 'pydantic', 'PySide6', 'core.server', 'core.queue', 'app', 'click')\n"
         "print(len(sys.modules), sorted(m for m in sys.modules if m.split('.')[0] in heavy or "
-        "m.startswith(heavy)))")], capture_output=True, text=True, check=True, cwd=ROOT)
+        "m.startswith(heavy)))"), *verify_cmd[1:]], capture_output=True, text=True, check=True,
+        cwd=ROOT)
     count, heavy = probe.stdout.split(" ", 1)
-    print(f"modules imported for verify: {count}; server/HTTP/Qt/keyring/sqlite among them: "
-          f"{heavy.strip()}")
+    print(f"modules imported by `foureyes verify`: {count}; server/HTTP/Qt/keyring/sqlite/click "
+          f"among them: {heavy.strip()}")
 
 
 def main() -> None:
