@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from core.errors import InvalidData
 from core.formats import fields as F
@@ -42,7 +42,6 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "policy.activated": ("policy",),
 }
 REFUSAL_CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-D = TypeVar("D", bound="Document")
 _ACTION_AT = '{"action":'
 
 
@@ -73,7 +72,7 @@ def _key_set(keys: tuple[str, ...]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _build(cls: type[D], values: dict[str, Any]) -> D:
+def _build(cls: type, values: dict[str, Any]) -> Any:
     """A document made without its dataclass ``__init__``, which sets each field through
     ``object.__setattr__`` (frozen) and cost a tenth of reading a small document. The same
     instance: the readers below give every field (tests/test_formats.py checks that), and
