@@ -11,8 +11,8 @@ Prints, each measured in this run on this machine:
      the decision cache cleared before every call (the uncached cost);
   3. `foureyes verify BUNDLE --trust T` as a process: median wall time and CPU time, beside
      `python -c pass` (the interpreter's own start) and the modules it imported.
-Raw and measured runs are interleaved and the best round of each is kept, so a burst of
-load from other jobs on a shared machine skews neither side of a ratio.
+Raw and measured runs are interleaved, timed in CPU seconds, and the best round of each is
+kept, so load from other jobs on a shared machine skews neither side of a ratio.
 """
 
 from __future__ import annotations
@@ -35,13 +35,16 @@ ROUNDS = 7
 
 
 def _best_interleaved(fns: dict, rounds: int = ROUNDS) -> dict[str, float]:
-    """Seconds per call of each function: the best of `rounds` interleaved rounds."""
+    """CPU seconds per call of each function: the best of `rounds` interleaved rounds.
+
+    CPU time, not wall time: these run on one core, and on a shared machine the wall clock
+    also counts the time other jobs held it (which once doubled one side of a ratio)."""
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, (fn, n) in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / n)
+            best[name] = min(best[name], (time.process_time() - start) / n)
     return best
 
 
@@ -94,7 +97,7 @@ def offline(n: int) -> None:
         for key, message, sig in raw:
             nacl.signing.VerifyKey(key).verify(message, sig)
 
-    best = _best_interleaved({"verify": (verify_all, n), "raw": (raw_all, n)}, rounds=3)
+    best = _best_interleaved({"verify": (verify_all, n), "raw": (raw_all, n)}, rounds=5)
     per = len(raw) // n
     print(f"offline verify, {n} bundles, one core   {1 / best['verify']:>8.0f} bundles/s  "
           f"({best['verify'] * 1e3:.3f} ms each)")
