@@ -11,8 +11,8 @@ Prints, each measured in this run on this machine:
      the decision cache cleared before every call (the uncached cost);
   3. `foureyes verify BUNDLE --trust T` as a process: median wall time and CPU time, beside
      `python -c pass` (the interpreter's own start) and the modules it imported.
-Raw and measured runs are interleaved and the best round of each is kept, so a burst of
-load from other jobs on a shared machine skews neither side of a ratio.
+Raw and measured runs are interleaved, timed in CPU seconds, and the best round of each is
+kept, so load from other jobs on a shared machine skews neither side of a ratio.
 """
 
 from __future__ import annotations
@@ -35,13 +35,16 @@ ROUNDS = 7
 
 
 def _best_interleaved(fns: dict, rounds: int = ROUNDS) -> dict[str, float]:
-    """Seconds per call of each function: the best of `rounds` interleaved rounds."""
+    """CPU seconds per call of each function: the best of `rounds` interleaved rounds.
+
+    CPU time, not wall time: these run on one core, and on a shared machine the wall clock
+    also counts the time other jobs held it (which once doubled one side of a ratio)."""
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, (fn, n) in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / n)
+            best[name] = min(best[name], (time.process_time() - start) / n)
     return best
 
 
@@ -94,7 +97,7 @@ def offline(n: int) -> None:
         for key, message, sig in raw:
             nacl.signing.VerifyKey(key).verify(message, sig)
 
-    best = _best_interleaved({"verify": (verify_all, n), "raw": (raw_all, n)}, rounds=3)
+    best = _best_interleaved({"verify": (verify_all, n), "raw": (raw_all, n)}, rounds=5)
     per = len(raw) // n
     print(f"offline verify, {n} bundles, one core   {1 / best['verify']:>8.0f} bundles/s  "
           f"({best['verify'] * 1e3:.3f} ms each)")
@@ -155,11 +158,15 @@ def process(runs: int) -> None:
     verify_cmd = [str(exe), "verify", str(tmp / "b.foureyes"), "--trust", str(tmp / "trust.toml")]
     pass_cmd = [sys.executable, "-c", "pass"]
 
+    # As installed (pip writes the bytecode at install time): a development shell's
+    # PYTHONDONTWRITEBYTECODE would make every run compile every module from source.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
     def timed(cmd: list[str]) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              check=False)
+                              check=False, env=env)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
@@ -179,14 +186,18 @@ def process(runs: int) -> None:
               f"min {min(walls[name]) * 1e3:6.1f} ms; CPU median "
               f"{statistics.median(cpus[name]) * 1e3:6.1f} ms   ({runs} runs)")
     probe = subprocess.run([sys.executable, "-c", (
-        "import sys\nfrom core.cli.main import cli\ncli.get_command(None, 'verify')\n"
+        "import sys, io, contextlib\nfrom core.cli.main import main\n"
+        "out = io.TextIOWrapper(io.BytesIO(), encoding='utf-8')\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
         "heavy = ('sqlite_utils', 'sqlite3', 'keyring', 'httpx', 'uvicorn', 'fastapi', "
-        "'starlette', 'pydantic', 'PySide6', 'core.server', 'core.queue', 'app')\n"
+        "'starlette', 'pydantic', 'PySide6', 'core.server', 'core.queue', 'app', 'click')\n"
         "print(len(sys.modules), sorted(m for m in sys.modules if m.split('.')[0] in heavy or "
-        "m.startswith(heavy)))")], capture_output=True, text=True, check=True, cwd=ROOT)
+        "m.startswith(heavy)))"), *verify_cmd[1:]], capture_output=True, text=True, check=True,
+        cwd=ROOT)
     count, heavy = probe.stdout.split(" ", 1)
-    print(f"modules imported for verify: {count}; server/HTTP/Qt/keyring/sqlite among them: "
-          f"{heavy.strip()}")
+    print(f"modules imported by `foureyes verify`: {count}; server/HTTP/Qt/keyring/sqlite/click "
+          f"among them: {heavy.strip()}")
 
 
 def main() -> None:

@@ -209,3 +209,35 @@ def test_proposal_with_arbitrary_fields_never_crashes(vector_members, extra):
     obj["summary"].update(extra)
     with contextlib.suppress(InvalidData):
         Proposal.from_bytes(canonical(obj))
+
+
+def test_readers_give_every_field_of_their_document(vector_members):
+    """The readers build documents without the dataclass __init__: each must still set
+    every field, equal to what the dataclass would build from them."""
+    import dataclasses
+
+    lines = vector_members["log/entries.jsonl"].decode().splitlines()
+    docs = [Proposal.from_bytes(vector_members["proposal.json"]),
+            Decision.from_bytes(vector_members["decisions/1.json"]),
+            Receipt.from_bytes(vector_members["receipt.json"]),
+            Event.from_bytes(json.loads(lines[0])["entry"].encode())]
+    for doc in docs:
+        values = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)}
+        assert type(doc)(**values) == doc
+        assert set(values) <= set(vars(doc))
+
+
+@settings(max_examples=150, deadline=None)
+@given(params=st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=4), max_leaves=12))
+def test_action_bytes_are_the_canonical_action(vector_members, params):
+    """Read from a slice of the proposal's own bytes; must equal canonical(action)."""
+    obj = json.loads(vector_members["proposal.json"])
+    obj["action"]["params"] = {"x": params, "é😀": [params]}
+    with contextlib.suppress(InvalidData):  # e.g. a float where money goes
+        p = Proposal.from_obj(obj)
+        assert p.action_bytes == canonical(obj["action"])
+        assert p.action_hash == sha256_ref(canonical(obj["action"]))

@@ -89,17 +89,24 @@ HOSTILE = [
     b'{"a": 1}', b' {"a":1}', b'{"b":1,"a":2}', b'{"a":"\\u0041"}', b'{"a":"\\/"}',
     b'{"a":1.0}', b'{"a":1E2}', b'{"a":"\\u001F"}', b'{"a":"\\u001f"}', b'"x"', b"1",
     b"\xef\xbb\xbf{}", b"{}", b"[]", b'{"a":[1,2,{"b":null}]}', b'{"a":true}',
+    # a string or an empty container one level past MAX_DEPTH, in a list and in an object
+    b"[" * 33 + b'"x"' + b"]" * 33, b"[" * 32 + b'"x"' + b"]" * 32,
+    b'{"a":' * 33 + b'"x"' + b"}" * 33, b'{"a":' * 32 + b'"x"' + b"}" * 32,
+    b"[" * 33 + b"[]" + b"]" * 33, b"[" * 32 + b"[]" + b"]" * 32,
+    # compact but not canonical: the reader without require_canonical takes its own path
+    b'{"index":1,"entry":"x"}', b'{"index":1,"index":1}', b'{"b":{"d":1,"c":2},"a":[]}',
+    b'{"a":1} ', b'{"a":1}\n', b'{"a":"\u00e9"}', b'{"a":"\\ud800"}',
 ]
 
 
 def _strict(data: bytes, canonical: bool):  # noqa: ANN202
     """What the reader answered before the fast path: run it with the fast path off."""
-    saved = C._canonical_fast
-    C._canonical_fast = lambda _text: C._NOT_FAST
+    saved = C._canonical_fast, C._compact_fast
+    C._canonical_fast = C._compact_fast = lambda _text: C._NOT_FAST
     try:
         return C.parse_json(data, require_canonical=canonical)
     finally:
-        C._canonical_fast = saved
+        C._canonical_fast, C._compact_fast = saved
 
 
 @pytest.mark.parametrize("data", HOSTILE)

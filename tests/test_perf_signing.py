@@ -44,3 +44,28 @@ def test_every_one_byte_change_is_judged_alike(blob, monkeypatch):
         assert fast == strict
     assert fast[0][0] == "refused" and strict[0][0] == "refused"  # other namespace
     assert _answer(_armor(blob), "foureyes-decision-v1")[0] == "key"
+
+
+def _unarmor_answer(armored):  # noqa: ANN001, ANN202
+    try:
+        return ("blob", sshsig._unarmor(armored))
+    except InvalidData as e:
+        return ("refused", e.code, e.message)
+
+
+def test_the_common_armor_is_read_as_the_line_reader_reads_it(blob, monkeypatch):
+    text = base64.b64encode(blob).decode()
+    lines = "\n".join(text[i:i + 70] for i in range(0, len(text), 70))
+    head, tail = sshsig.BEGIN, sshsig.END
+    cases = [f"{head}\n{lines}\n{tail}\n", f"{head}\n{text}\n{tail}\n", f"{head}\n{lines}\n{tail}",
+             f"{head}\r\n{lines}\r\n{tail}\r\n", f"{head}\n\n{lines}\n\n{tail}\n",
+             f"{head}\n {lines}\n{tail}\n", f"{head}\n{lines}=\n{tail}\n", f"{head}\n{tail}\n",
+             f"{head}\n\n{tail}\n", f"{head}\n{lines[:-1]}\n{tail}\n", f"{head}\n{lines}*\n{tail}\n",
+             f"{head}\n{text[:5]}\n{text[5:]}\n{tail}\n", f" {head}\n{lines}\n{tail}\n\n",
+             f"{head}\n{lines}\n{tail}\n".encode(), f"{head}\n=={lines}\n{tail}\n"]
+    fast = [_unarmor_answer(c) for c in cases]
+    monkeypatch.setattr(sshsig, "_ARMOR_BODY", type("Never", (), {
+        "fullmatch": staticmethod(lambda _s: None)}))
+    strict = [_unarmor_answer(c) for c in cases]
+    assert fast == strict
+    assert fast[0] == ("blob", blob)

@@ -13,6 +13,7 @@ import time
 import tracemalloc
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -425,3 +426,46 @@ def test_a_fifo_or_device_is_not_a_bundle_and_never_blocks(tmp_path):
     assert r.exit_code == 2 and "regular file" in r.output
     r = CliRunner().invoke(cli, ["verify", "/dev/zero"])
     assert r.exit_code == 2
+
+
+# --------------------------------------------------------------- the member reader
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("local-name-differs", "another name in its local header"),
+    ("local-size-differs", "disagrees with the directory (CRC-32 or sizes)"),
+    ("local-method-differs", "disagrees with the directory (flags or compression)"),
+    ("local-flags-differ", "disagrees with the directory (flags or compression)"),
+    ("size-lies-crc-right", "inflates to 529 bytes, not the 1529 it states"),
+    ("deflate-crc-wrong", "fails its CRC-32 check"),
+    ("deflate-unfinished", "does not end where its size says"),
+    ("overlapping-members", "does not end where its size says"),
+    ("member-inside-another", "'log/proofs.json' overlaps another"),
+    ("hidden-member-in-a-gap", "no entry accounts for, before entry 'allowed_signers'"),
+    ("extra-field-damaged", "damaged extra field"),
+    ("patched-data-flag", "compressed patch data"),
+    ("stored-sizes-differ", "stored with two different sizes"),
+    ("data-descriptor-lies", "data descriptor disagrees with the directory"),
+])
+def test_each_member_is_read_where_the_directory_says_and_agrees_with_it(
+        name, needle, vector_trust):
+    """The reader parses the zip once, itself: a member's local header, data and data
+    descriptor must repeat its directory entry, and the members tile the file. Most of
+    these passed `zipfile`, which trusts the directory's sizes and stops at a deflate
+    stream's end (tests/corpus/make_corpus.py builds them)."""
+    data = (Path(__file__).parent / "corpus" / "bundles" / f"{name}.foureyes").read_bytes()
+    report = verify_bundle(data, vector_trust)
+    assert report.exit_code == 1 and _failed(report) == {"archive"}
+    assert needle in report.failures[0].message, report.failures[0].message
+
+
+def test_a_bundle_written_with_data_descriptors_still_verifies(vector_trust):
+    data = (Path(__file__).parent / "corpus" / "bundles" / "data-descriptors.foureyes")
+    assert b"PK\x07\x08" in data.read_bytes()
+    assert verify_bundle(data.read_bytes(), vector_trust).exit_code == 0
+
+
+def test_a_hand_written_zip_of_the_vector_verifies(vector_members, vector_trust):
+    from tests.corpus.make_corpus import raw_zip
+
+    assert verify_bundle(raw_zip(vector_members), vector_trust).exit_code == 0

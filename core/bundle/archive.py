@@ -1,11 +1,15 @@
 """Reading and writing the proof-bundle zip (SPEC §8), treating every input as hostile.
 
-The reader never lets `zipfile` near a directory it has not checked itself: it reads the
-end-of-central-directory record and walks the central directory by hand first, so a
-bundle that claims 1.4 million entries, needs a zip feature newer than deflate, hides a
-NUL in a name, or carries bytes before or after the zip is refused before any list is
-built or any byte decompressed. Only then does `zipfile` read the members, each with a
-hard cap, so a lying size field cannot turn into a zip bomb.
+The reader is our own, small enough to audit, and parses each byte once: the
+end-of-central-directory record, then the central directory, then each member's local
+header and data. A bundle that claims 1.4 million entries, needs a zip feature newer than
+deflate, hides a NUL in a name, or carries bytes before or after the zip is refused before
+any list is built or any byte decompressed. Each member is then read from the offsets the
+checked directory gives, and must agree with it: the local header repeats the directory's
+name, method, flags, CRC and sizes; the members tile the file up to the directory, each
+once (no gaps a streaming unzip would read differently, no overlaps a zip bomb reuses);
+a deflated member inflates, within a cap of one byte past its stated size, to exactly that
+size and CRC-32, its stream ending exactly where its compressed size says.
 
 Named limits (also listed in docs/formats.md):
   MAX_BUNDLE_BYTES     the whole file; checked with stat before reading, then read bounded
@@ -18,14 +22,16 @@ Named limits (also listed in docs/formats.md):
 
 from __future__ import annotations
 
+import collections
 import io
 import os
 import re
 import stat
 import struct
-import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import InvalidData
 
@@ -46,12 +52,28 @@ _LOCAL_SIG = b"PK\x03\x04"
 _CENTRAL_SIG = b"PK\x01\x02"
 _END_SIG = b"PK\x05\x06"
 _ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+_DESCRIPTOR_SIG = b"PK\x07\x08"
 _END = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
+_LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
+_EXTRA_HEAD = struct.Struct("<HH")
 _MAX_COMMENT = 0xFFFF
+_ZIP64_MARK = 0xFFFFFFFF  # a 32-bit size or offset that says "see the zip64 record"
 _FLAG_ENCRYPTED = 0x0001
+_FLAG_DATA_DESCRIPTOR = 0x0008
+_FLAG_PATCHED = 0x0020
 _FLAG_STRONG_ENCRYPTION = 0x0040
-_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_STORED, _DEFLATED = 0, 8
+_METHODS = (_STORED, _DEFLATED)
+_REFUSED_FLAGS = _FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_PATCHED
+_BAD_NAME_BYTE = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+# One central directory entry, as read from raw bytes and checked: its name, flags,
+# method, CRC-32, compressed and inflated sizes, local header offset, and the Unix mode in
+# its external attributes (0: none given). A plain namedtuple: typing.NamedTuple would
+# compile each field's annotation at import, which `foureyes verify` pays for every run.
+_Entry = collections.namedtuple("_Entry", "name flags method crc csize usize local mode")
 
 
 class NotABundle(Exception):
@@ -125,69 +147,88 @@ def _end_record(data: bytes) -> tuple[int, int, int]:
     return n_total, cd_offset, cd_size
 
 
-def _directory_names(data: bytes, count: int, offset: int, size: int) -> list[str]:
+def _directory(data: bytes, count: int, offset: int, size: int) -> list[_Entry]:
     """Walk the central directory by hand: every name and feature checked from raw bytes."""
-    names: list[str] = []
+    entries: list[_Entry] = []
     pos, end = offset, offset + size
     for n in range(count):
-        if pos + _CENTRAL.size > end or data[pos:pos + 4] != _CENTRAL_SIG:
+        if pos + _CENTRAL.size > end or not data.startswith(_CENTRAL_SIG, pos):
             raise _archive_error(f"the zip directory is damaged at entry {n + 1}")
-        (_, _made, needed, flags, method, _time, _date, _crc, _csize, usize, name_len,
-         extra_len, comment_len, _disk, _iattr, _eattr, local) = _CENTRAL.unpack_from(data, pos)
-        raw = data[pos + _CENTRAL.size:pos + _CENTRAL.size + name_len]
-        pos += _CENTRAL.size + name_len + extra_len + comment_len
+        (_, _made, needed, flags, method, _time, _date, crc, csize, usize, name_len,
+         extra_len, comment_len, _disk, _iattr, eattr, local) = _CENTRAL.unpack_from(data, pos)
+        extra_at = pos + _CENTRAL.size + name_len
+        raw = data[pos + _CENTRAL.size:extra_at]
+        pos = extra_at + extra_len + comment_len
         if pos > end:
             raise _archive_error(f"the zip directory is damaged at entry {n + 1}")
-        shown = raw[:MAX_NAME_BYTES].decode("ascii", "backslashreplace")
-        if name_len > MAX_NAME_BYTES:
-            raise _archive_error(f"entry {shown!r}... has a name longer than {MAX_NAME_BYTES} "
-                                 "bytes")
-        if any(b < 0x20 or b == 0x7F for b in raw):
-            raise _archive_error(f"entry {shown!r} has a control character (NUL, newline, "
-                                 "...) in its name")
-        if any(b > 0x7F for b in raw):
-            raise _archive_error(f"entry {shown!r} has a non-ASCII name")
-        if needed > MAX_EXTRACT_VERSION:
-            raise _archive_error(f"entry {shown!r} needs zip version {needed // 10}.{needed % 10}"
-                                 f"; a bundle needs at most {MAX_EXTRACT_VERSION // 10}."
-                                 f"{MAX_EXTRACT_VERSION % 10}")
-        if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION):
-            raise _archive_error(f"entry {shown!r} is encrypted")
-        if method not in _METHODS:
-            raise _archive_error(f"entry {shown!r} uses an unsupported compression "
-                                 f"(method {method})")
-        if usize > MAX_MEMBER_BYTES:
-            raise _archive_error(f"entry {shown!r} is larger than {MAX_MEMBER_BYTES} bytes")
-        if local >= offset:
-            raise _archive_error(f"entry {shown!r} points past the zip's entries")
-        names.append(raw.decode("ascii"))
+        if name_len > MAX_NAME_BYTES or _BAD_NAME_BYTE.search(raw) or not raw.isascii() \
+                or needed > MAX_EXTRACT_VERSION or flags & _REFUSED_FLAGS \
+                or method not in _METHODS or usize > MAX_MEMBER_BYTES or csize == _ZIP64_MARK \
+                or local >= offset:
+            _refuse_entry(raw, needed, flags, method, usize, csize, local >= offset)
+        if extra_len:
+            _check_extra(data[extra_at:extra_at + extra_len], raw)
+        entries.append(_Entry(raw.decode("ascii"), flags, method, crc, csize, usize, local,
+                              eattr >> 16))
     if pos != end:
         raise _archive_error("the zip directory holds more than its entry count says")
-    return names
+    return entries
 
 
-def _open_checked(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
-    """Hand the checked directory to zipfile; any error of its own is an `archive` failure."""
-    count, offset, size = _end_record(data)
-    names = _directory_names(data, count, offset, size)
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except Exception as e:  # zipfile's errors (BadZipFile, NotImplementedError, ...), once
-        raise _archive_error(f"the zip cannot be read: {e}") from e
-    if [i.filename for i in infos] != names:
-        raise _archive_error("the zip directory reads differently than it is written")
-    return zf, infos
+def _refuse_entry(raw: bytes, needed: int, flags: int, method: int, usize: int, csize: int,
+                  past: bool) -> NoReturn:
+    """Why a directory entry is refused, in the order the checks are listed in
+    `_directory` (the name first)."""
+    shown = _shown(raw)
+    if len(raw) > MAX_NAME_BYTES:
+        raise _archive_error(f"entry {shown!r}... has a name longer than {MAX_NAME_BYTES} "
+                             "bytes")
+    if _BAD_NAME_BYTE.search(raw):
+        raise _archive_error(f"entry {shown!r} has a control character (NUL, newline, "
+                             "...) in its name")
+    if not raw.isascii():
+        raise _archive_error(f"entry {shown!r} has a non-ASCII name")
+    if needed > MAX_EXTRACT_VERSION:
+        raise _archive_error(f"entry {shown!r} needs zip version {needed // 10}.{needed % 10}"
+                             f"; a bundle needs at most {MAX_EXTRACT_VERSION // 10}."
+                             f"{MAX_EXTRACT_VERSION % 10}")
+    if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION):
+        raise _archive_error(f"entry {shown!r} is encrypted")
+    if flags & _FLAG_PATCHED:
+        raise _archive_error(f"entry {shown!r} is compressed patch data")
+    if method not in _METHODS:
+        raise _archive_error(f"entry {shown!r} uses an unsupported compression "
+                             f"(method {method})")
+    if usize > MAX_MEMBER_BYTES:
+        raise _archive_error(f"entry {shown!r} is larger than {MAX_MEMBER_BYTES} bytes")
+    if csize == _ZIP64_MARK:
+        raise _archive_error(f"entry {shown!r} uses zip64 sizes; a bundle is far too small to "
+                             "need them")
+    if past:
+        raise _archive_error(f"entry {shown!r} points past the zip's entries")
+    raise _archive_error(f"entry {shown!r} is refused")  # unreachable: the list above is whole
 
 
-def read_members(data: bytes) -> dict[str, bytes]:
-    """Every member of a bundle by name, after the directory passed every check."""
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise _archive_error(f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
-    zf, infos = _open_checked(data)
+def _shown(raw: bytes) -> str:
+    return raw[:MAX_NAME_BYTES].decode("ascii", "backslashreplace")
+
+
+def _check_extra(extra: bytes, raw_name: bytes) -> None:
+    """The extra field is a list of (id, length, data) records that fits exactly; a record
+    running past the field is damage (as `zipfile` has always refused it)."""
+    pos = 0
+    while len(extra) - pos >= _EXTRA_HEAD.size:
+        _, length = _EXTRA_HEAD.unpack_from(extra, pos)
+        pos += _EXTRA_HEAD.size + length
+        if pos > len(extra):
+            raise _archive_error(f"entry {_shown(raw_name)!r} has a damaged extra field")
+
+
+def _check_names(entries: list[_Entry]) -> None:
+    """SPEC §8 names: each once, only the allowed ones, regular files only."""
     seen: set[str] = set()
-    for info in infos:
-        name = info.filename
+    for e in entries:
+        name = e.name
         if name in seen:
             raise _archive_error(f"entry {name!r} appears twice")
         seen.add(name)
@@ -195,19 +236,94 @@ def read_members(data: bytes) -> dict[str, bytes]:
             raise _archive_error(f"entry {name!r} is a directory or an unsafe path")
         if name not in FIXED_NAMES and not DECISION_NAME.fullmatch(name):
             raise _archive_error(f"entry {name!r} is not one a bundle may hold")
-        kind = stat.S_IFMT(info.external_attr >> 16)
-        if kind not in (0, stat.S_IFREG):
+        if stat.S_IFMT(e.mode) not in (0, stat.S_IFREG):
             raise _archive_error(f"entry {name!r} is a link or special file")
-    members: dict[str, bytes] = {}
-    for info in infos:
+
+
+def _member(data: bytes, e: _Entry, limit: int) -> tuple[bytes, int]:
+    """(content, offset just past the member) of one entry, read where the directory says.
+
+    The local header must repeat the directory entry (with a data descriptor, its CRC and
+    sizes may be zero, and the descriptor after the data must repeat them instead); the
+    member must end by `limit` (the zip directory); the content must have exactly the
+    stated size and CRC-32. Decompression is capped one byte past the stated size, so a
+    lying size field costs at most MAX_MEMBER_BYTES of output.
+    """
+    name, e_flags, e_method, e_crc, e_csize, e_usize, pos, _mode = e
+    if pos + _LOCAL.size > limit or not data.startswith(_LOCAL_SIG, pos):
+        raise _archive_error(f"entry {name!r} has no local header where the directory says")
+    (_, _needed, flags, method, _time, _date, crc, csize, usize, name_len,
+     extra_len) = _LOCAL.unpack_from(data, pos)
+    at = pos + _LOCAL.size
+    if name_len != len(name) or not data.startswith(name.encode("ascii"), at):
+        raise _archive_error(f"entry {name!r} has another name in its local header")
+    if flags != e_flags or method != e_method:
+        raise _archive_error(f"entry {name!r}: its local header disagrees with the directory "
+                             "(flags or compression)")
+    if (crc != e_crc or csize != e_csize or usize != e_usize) and not (
+            flags & _FLAG_DATA_DESCRIPTOR and crc == csize == usize == 0):
+        raise _archive_error(f"entry {name!r}: its local header disagrees with the directory "
+                             "(CRC-32 or sizes)")
+    start = at + name_len + extra_len
+    end = start + e_csize
+    if end > limit:
+        raise _archive_error(f"entry {name!r} runs past the zip's entries")
+    if flags & _FLAG_DATA_DESCRIPTOR:  # CRC-32 and sizes, after an optional signature
+        expected = struct.pack("<3L", e_crc, e_csize, e_usize)
+        if data[end:end + 16] == _DESCRIPTOR_SIG + expected and end + 16 <= limit:
+            end += 16
+        elif data[end:end + 12] == expected and end + 12 <= limit:
+            end += 12
+        else:
+            raise _archive_error(f"entry {name!r}: its data descriptor disagrees with the "
+                                 "directory")
+    packed = data[start:start + e_csize]
+    if e_method == _STORED:
+        if e_csize != e_usize:
+            raise _archive_error(f"entry {name!r} is stored with two different sizes")
+        content = packed
+    else:
+        inflater = zlib.decompressobj(-15)
         try:
-            with zf.open(info) as f:
-                content = f.read(MAX_MEMBER_BYTES + 1)
-        except Exception as e:  # BadZipFile, zlib.error, EOFError...: a bad archive, never a crash
-            raise _archive_error(f"entry {info.filename!r} cannot be read: {e}") from e
-        if len(content) > MAX_MEMBER_BYTES:
-            raise _archive_error(f"entry {info.filename!r} inflates past {MAX_MEMBER_BYTES} bytes")
-        members[info.filename] = content
+            content = inflater.decompress(packed, e_usize + 1)
+        except zlib.error as err:
+            raise _archive_error(f"entry {name!r} cannot be inflated: {err}") from err
+        if len(content) > e_usize:
+            raise _archive_error(f"entry {name!r} inflates past its stated size "
+                                 f"({e_usize} bytes)")
+        if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+            raise _archive_error(f"entry {name!r}: its compressed data does not end where its "
+                                 "size says")
+        if len(content) != e_usize:
+            raise _archive_error(f"entry {name!r} inflates to {len(content)} bytes, not the "
+                                 f"{e_usize} it states")
+    if zlib.crc32(content) != e_crc:
+        raise _archive_error(f"entry {name!r} fails its CRC-32 check")
+    return content, end
+
+
+def read_members(data: bytes) -> dict[str, bytes]:
+    """Every member of a bundle by name, after the directory passed every check."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise _archive_error(f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+    count, offset, size = _end_record(data)
+    entries = _directory(data, count, offset, size)
+    _check_names(entries)
+    members: dict[str, bytes] = {}
+    spans: list[tuple[int, int, str]] = []
+    for e in entries:
+        members[e.name], end = _member(data, e, offset)
+        spans.append((e.local, end, e.name))
+    covered = 0
+    for start, end, name in sorted(spans):
+        if start != covered:
+            raise _archive_error(f"entry {name!r} overlaps another" if start < covered else
+                                 f"there are bytes in the zip that no entry accounts for, "
+                                 f"before entry {name!r}")
+        covered = end
+    if covered != offset:
+        raise _archive_error("there are bytes in the zip that no entry accounts for, before "
+                             "its directory")
     for name in REQUIRED:
         if name not in members:
             raise _archive_error(f"required entry {name!r} is missing")
@@ -228,6 +344,8 @@ def read_members(data: bytes) -> dict[str, bytes]:
 
 def write_members(members: Mapping[str, bytes]) -> bytes:
     """A deterministic zip: SPEC order, fixed timestamps, regular-file permissions."""
+    import zipfile  # writing only: the reader above never uses it
+
     order = {n: i for i, n in enumerate(FIXED_NAMES)}
 
     def key(name: str) -> tuple[int, int, str]:

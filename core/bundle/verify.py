@@ -42,7 +42,7 @@ from core.errors import InvalidData
 from core.formats import Event, Proposal, Receipt, parse_json, sha256_ref
 from core.formats.documents import RECEIPT_NAMESPACE
 from core.log.merkle import leaf_hash, verify_inclusion
-from core.log.note import LogVerifier, verify_checkpoint
+from core.log.note import Checkpoint, LogVerifier, verify_checkpoint
 from core.policy import APPROVED, REJECTED, Outcome, Policy, SignedDecision, evaluate
 from core.signing import verify
 
@@ -53,6 +53,12 @@ MAX_PROOF_HASHES = 64  # an RFC 9162 inclusion proof in a tree of < 2^64 leaves
 # time. Parsed once per distinct content (keyed by the exact bytes; the parsed objects are
 # immutable), at most this many kept.
 MAX_CACHED_POLICIES = 8
+# Likewise log events and checkpoints: bundles cut from one log share entries (the policy's
+# activation, a busy proposal's history) and, with checkpoints signed per batch, the same
+# signed note. Kept by exact bytes (events no larger than the second limit), at most:
+MAX_CACHED_EVENTS = 1024
+MAX_CACHED_EVENT_BYTES = 4096
+MAX_CACHED_CHECKPOINTS = 64
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits only: "²".isdigit() is True
 
 __all__ = ["Check", "NotABundle", "Report", "TimelineItem", "verify_bundle",
@@ -86,7 +92,9 @@ class Report:
     trusted: bool = False
 
     def add(self, code: str, ok: bool, message: str) -> bool:
-        self.checks.append(Check(code, ok, message))
+        check = object.__new__(Check)  # the frozen __init__'s setattr per field, skipped
+        check.__dict__.update(code=code, ok=ok, message=message)
+        self.checks.append(check)
         return ok
 
     @property
@@ -229,6 +237,12 @@ def _log_verifier(text: str) -> LogVerifier:
     return LogVerifier.from_text(text)
 
 
+@lru_cache(maxsize=MAX_CACHED_CHECKPOINTS)
+def _verified_checkpoint(note: str, keys: tuple[str, ...]) -> Checkpoint:
+    """The checkpoint if one of these log keys signed ``note``; a refusal is not kept."""
+    return verify_checkpoint(note, [_log_verifier(k) for k in keys])
+
+
 def _text(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8")
@@ -332,9 +346,14 @@ def _receipt(report: Report, policy: Policy, proposal: Proposal, outcome: Outcom
     del decisions
 
 
+_event_cached = lru_cache(maxsize=MAX_CACHED_EVENTS)(Event.from_bytes)
+
+
 def _event(raw: bytes, index: int) -> Event:
     """A log event, strictly; any surprise in a hostile entry is a `format` failure."""
     try:
+        if len(raw) <= MAX_CACHED_EVENT_BYTES:
+            return _event_cached(raw)
         return Event.from_bytes(raw)
     except InvalidData:
         raise
@@ -370,8 +389,7 @@ def _checkpoint(report: Report, policy: Policy, note: str, trust: Trust | None):
                    if trust is not None else "the policy lists no log key")
         return None
     try:
-        verifiers = [_log_verifier(k) for k in sorted(keys)]
-        checkpoint = verify_checkpoint(note, verifiers)
+        checkpoint = _verified_checkpoint(note, tuple(sorted(keys)))
     except InvalidData as e:
         report.add("checkpoint", False, e.message)
         return None

@@ -1,21 +1,17 @@
 """Entry point of the `foureyes` command.
 
-Each command group lives in its own module exposing ``register(group)``; this module only
-wires them, so adding a group never means editing another group's file.
-
-Modules are imported when needed, not at start: a command named in FAST_COMMANDS loads only
-its own module (`foureyes verify` must start in well under 100 ms and import no server,
-Qt, HTTP or keyring code); any other name, and --help, load them all.
+The click group (core.cli.group) is imported only when needed: `foureyes verify BUNDLE
+[--trust FILE] [--json]` with plain arguments runs without click at all (core.cli.verify_run
+says when), because an auditor runs it once per bundle and it must start in well under
+100 ms and import no server, Qt, HTTP or keyring code. Everything else goes through click.
+`cli` and `load_all` are still importable from here (PEP 562).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
+from typing import Any, NoReturn
 
-import click
-
-from core import __version__
 from core.errors import FoureyesError
 
 # Modules that contribute commands, in the order they appear in --help.
@@ -42,69 +38,67 @@ COMMAND_MODULES: tuple[str, ...] = (
 FAST_COMMANDS: dict[str, str] = {"verify": "core.cli.verify"}
 
 
-class _LazyGroup(click.Group):
-    """Registers each command module on first need, once."""
+def __getattr__(name: str) -> Any:
+    if name in ("cli", "load_all"):
+        from core.cli import group
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._loaded: set[str] = set()
-
-    def _load(self, names: tuple[str, ...]) -> None:
-        for name in names:
-            if name not in self._loaded:
-                self._loaded.add(name)
-                importlib.import_module(name).register(self)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in FAST_COMMANDS:
-            self._load((FAST_COMMANDS[cmd_name],))
-        if cmd_name not in self.commands:
-            self._load(COMMAND_MODULES)
-        return super().get_command(ctx, cmd_name)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load(COMMAND_MODULES)
-        return super().list_commands(ctx)
-
-
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="foureyes")
-def cli() -> None:
-    """Foureyes: two distinct humans must approve what an AI agent wants to run."""
-
-
-def load_all() -> click.Group:
-    """The group with every command registered (for tools that walk the command tree)."""
-    cli._load(COMMAND_MODULES)  # type: ignore[attr-defined]
-    return cli
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; Foureyes errors become one plain sentence and exit code 1."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="foureyes", standalone_mode=False)
-    except click.exceptions.Exit as e:
+        if args[:1] == ["verify"]:
+            from core.cli import verify_run
+
+            plain = verify_run.plain_args(args[1:])
+            if plain is not None:
+                verify_run.run(*plain, verify_run.echo)
+        from core.cli.group import cli
+
+        cli.main(args=args, prog_name="foureyes", standalone_mode=False)
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - each kind ends in its own exit code
+        _exit_for(e)
+
+
+def _exit_for(e: BaseException) -> NoReturn:
+    """The one plain sentence and exit code for an error no command handled."""
+    click = sys.modules.get("click")  # only its own errors can come from it
+    if click is not None and isinstance(e, click.exceptions.Exit):
         sys.exit(e.exit_code)
-    except click.ClickException as e:
+    if click is not None and isinstance(e, click.ClickException):
         e.show()
         sys.exit(2)
-    except click.exceptions.Abort:
+    if click is not None and isinstance(e, click.exceptions.Abort):
         click.echo("Aborted.", err=True)
         sys.exit(1)
-    except FoureyesError as e:
-        click.echo(f"error: {e.diagnostics()}", err=True)
+    if isinstance(e, FoureyesError):
+        _say(f"error: {e.diagnostics()}")
         sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    if isinstance(e, KeyboardInterrupt):
+        _say("Interrupted.")
         sys.exit(130)
-    except OSError as e:  # a file or socket problem the command did not expect
-        click.echo(f"error: [storage] {e.strerror or e}"
-                   + (f": {e.filename}" if e.filename else ""), err=True)
+    if isinstance(e, OSError):  # a file or socket problem the command did not expect
+        _say(f"error: [storage] {e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
         sys.exit(1)
-    except Exception as e:  # never a traceback to a person
-        click.echo(f"error: [internal] {type(e).__name__}: {e} (please report this)",
-                   err=True)
-        sys.exit(70)
+    if not isinstance(e, Exception):
+        raise e
+    _say(f"error: [internal] {type(e).__name__}: {e} (please report this)")  # never a trace
+    sys.exit(70)
+
+
+def _say(message: str) -> None:
+    click = sys.modules.get("click")
+    if click is not None:
+        click.echo(message, err=True)
+    else:
+        from core.cli.verify_run import echo
+
+        echo(message, err=True)
 
 
 if __name__ == "__main__":

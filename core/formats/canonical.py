@@ -111,16 +111,48 @@ _WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=
                            allow_nan=False)
 
 
+def _c_writer(sort_keys: bool):  # noqa: ANN202 - a C callable: value -> chunks
+    """The C writer that `json.JSONEncoder.encode` builds on every call, built once: no
+    separators but "," and ":", no ASCII escaping, no NaN. No cycle check: it only ever
+    writes values the C reader has just made, which are trees."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator: the same bytes, slower
+        writer = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                  sort_keys=sort_keys, allow_nan=False)
+        return lambda value, _level: (writer.encode(value),)
+    return make(None, _no_default, json.encoder.encode_basestring, None, ":", ",",
+                sort_keys, False, False)
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_SORTED = _c_writer(True)  # RFC 8785 for plain values (see `_check_value`)
+_COMPACT = _c_writer(False)  # the same, keys in the order read
+_SCAN = json.JSONDecoder().scan_once  # the C reader json.loads uses, minus its wrapping
+
+
+def scan_value(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value that starts at ``start`` of an already checked text, and where it
+    ends (for slicing a nested value out of canonical bytes)."""
+    return _SCAN(text, start)
+
+
 def _fast_plain(value: Any, depth: int) -> bool:
-    """For `_canonical_fast`: within MAX_DEPTH, safe integers, BMP keys, and floats only
+    """For `_fast_read`: within MAX_DEPTH, safe integers, BMP keys, and floats only
     where Python's repr is ECMAScript's Number::toString (see `_plain_float`)."""
     if depth > MAX_DEPTH:
         return False
     if type(value) is dict:
+        if value and depth >= MAX_DEPTH:  # its values would lie deeper than MAX_DEPTH
+            return False
         if not "".join(value).isascii() and any(max(k, default="") > _BMP_MAX for k in value):
             return False
         return all(type(v) is str or _fast_plain(v, depth + 1) for v in value.values())
     if type(value) is list:
+        if value and depth >= MAX_DEPTH:
+            return False
         return all(type(v) is str or _fast_plain(v, depth + 1) for v in value)
     if value is None or type(value) is bool or type(value) is str:
         return True
@@ -139,23 +171,35 @@ def _plain_float(value: float) -> bool:
     return "e" not in text and not text.endswith(".0")
 
 
-def _canonical_fast(text: str) -> Any:
-    """The common case of a canonical document, checked in C: parse without hooks, and if
-    the value is plain and writes back to exactly `text`, it is the value the strict path
-    returns. Otherwise `_NOT_FAST`, and the strict path runs and says what is wrong.
+def _fast_read(text: str, writer: Any) -> Any:
+    """The common case, checked in C: read without hooks, and if the value is plain and
+    `writer` writes it back to exactly `text`, it is the value the strict path returns.
+    Otherwise `_NOT_FAST`, and the strict path runs and says what is wrong.
 
     Why nothing the strict path refuses can pass here: a duplicate key collapses in the dict
     and the written text comes out shorter; NaN, Infinity, a float and an unsafe integer
     are not plain; a lone surrogate can only come from a \\u escape, which the writer does
     not write back (it writes the character itself), so the texts differ; depth is bounded
-    by `_fast_plain`."""
+    by `_fast_plain`; whitespace anywhere is never written back. With `_SORTED` the text is
+    also RFC 8785 form; with `_COMPACT` it may list keys in any order (the strict reader
+    without `require_canonical` accepts that too)."""
     try:
-        value = json.loads(text)
-        if _fast_plain(value, 0) and _WRITER.encode(value) == text:
+        value, end = _SCAN(text, 0)
+        if end == len(text) and _fast_plain(value, 0) and "".join(writer(value, 0)) == text:
             return value
     except Exception:  # noqa: BLE001, S110 - the strict path below says what is wrong
         pass
     return _NOT_FAST
+
+
+def _canonical_fast(text: str) -> Any:
+    """`_fast_read` for RFC 8785 text."""
+    return _fast_read(text, _SORTED)
+
+
+def _compact_fast(text: str) -> Any:
+    """`_fast_read` for compact text in any key order (log lines, proofs)."""
+    return _fast_read(text, _COMPACT)
 
 
 def _dumps(value: Any, plain: bool) -> str:
@@ -182,10 +226,9 @@ def parse_json(data: bytes, *, require_canonical: bool = True, what: str = "docu
         text = bytes(data).decode("utf-8", "strict")
     except UnicodeDecodeError as e:
         raise InvalidData("format", f"{what} is not valid UTF-8") from e
-    if require_canonical:
-        value = _canonical_fast(text)
-        if value is not _NOT_FAST:
-            return value
+    value = _canonical_fast(text) if require_canonical else _compact_fast(text)
+    if value is not _NOT_FAST:
+        return value
     try:
         value = json.loads(
             text,

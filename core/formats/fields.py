@@ -22,6 +22,10 @@ TTL_RE = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 MAX_IDENTITY_CHARS = 254
 MAX_TTL = timedelta(days=366)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The same few times recur in every document of one proposal (its expiry is repeated in
+# each decision): each spelling is read once, kept by its exact text, at most this many.
+MAX_CACHED_TIMES = 4096
+_TIMES: dict[str, datetime] = {}
 
 
 def _require_str(value: Any, field: str) -> str:
@@ -30,12 +34,16 @@ def _require_str(value: Any, field: str) -> str:
     return value
 
 
+_KIND_RE = {"human": HUMAN_RE, "agent": AGENT_RE, "gate": GATE_RE}
+
+
 def identity(value: Any, field: str, kinds: tuple[str, ...] = ("human", "agent", "gate")) -> str:
     """An identity of one of ``kinds``; refused, never lower-cased, when it does not match."""
     text = _require_str(value, field)
-    patterns = {"human": HUMAN_RE, "agent": AGENT_RE, "gate": GATE_RE}
-    if len(text) <= MAX_IDENTITY_CHARS and any(patterns[k].fullmatch(text) for k in kinds):
-        return text
+    if len(text) <= MAX_IDENTITY_CHARS:
+        for k in kinds:
+            if _KIND_RE[k].fullmatch(text):
+                return text
     wanted = " or ".join(
         {"human": "a person (name@domain, lowercase)", "agent": "agent:<name>",
          "gate": "gate:<name>"}[k]
@@ -45,11 +53,17 @@ def identity(value: Any, field: str, kinds: tuple[str, ...] = ("human", "agent",
 
 
 def human(value: Any, field: str) -> str:
+    if type(value) is str and len(value) <= MAX_IDENTITY_CHARS and HUMAN_RE.fullmatch(value):
+        return value
     return identity(value, field, ("human",))
 
 
 def parse_time(value: Any, field: str) -> datetime:
     """RFC 3339 UTC with seconds and a literal Z, nothing else."""
+    if type(value) is str:
+        moment = _TIMES.get(value)
+        if moment is not None:  # read before, and immutable
+            return moment
     text = _require_str(value, field)
     if not TIME_RE.fullmatch(text):
         raise InvalidData(
@@ -58,9 +72,13 @@ def parse_time(value: Any, field: str) -> datetime:
     try:  # TIME_RE admitted only this one spelling, which fromisoformat reads (in C) to UTC
         # and refuses when the day, hour, minute or second is not real, as strptime did
         # (tests/test_perf_formats.py compares them); strptime cost more than the rest.
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError as e:
         raise InvalidData("time", f"field {field!r} is not a real date and time: {text}") from e
+    if len(_TIMES) >= MAX_CACHED_TIMES:
+        _TIMES.clear()
+    _TIMES[text] = moment
+    return moment
 
 
 def format_time(moment: datetime) -> str:
@@ -76,6 +94,8 @@ def now_utc() -> datetime:
 
 
 def hash_ref(value: Any, field: str) -> str:
+    if type(value) is str and HASH_RE.fullmatch(value):
+        return value
     text = _require_str(value, field)
     if not HASH_RE.fullmatch(text):
         raise InvalidData("format", f"field {field!r} must be sha256:<64 lowercase hex>")

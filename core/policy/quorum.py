@@ -36,7 +36,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from core.errors import InvalidData
-from core.formats import Decision, Proposal
+from core.formats import Decision, Proposal, sha256_ref
 from core.policy.match import match_rule
 from core.policy.model import Policy, Rule
 from core.signing import PublicKey, verify
@@ -98,7 +98,7 @@ class Outcome:
 
 def proposal_problem(policy: Policy, proposal: Proposal) -> tuple[str, str, Rule | None]:
     """('', '', rule) when the proposal stands under this policy, else (code, message, rule)."""
-    if proposal.policy != policy.hash:
+    if proposal.policy != _policy_hash(policy.raw):
         return "policy_hash", "the proposal pins another policy than the one given", None
     rule = match_rule(policy, proposal.route, proposal.params)
     if rule is None and policy.default == "deny":
@@ -108,6 +108,13 @@ def proposal_problem(policy: Policy, proposal: Proposal) -> tuple[str, str, Rule
         return ("ttl", f"the proposal lives longer than the {ttl} the policy allows "
                 f"({'rule ' + str(rule.index) if rule else 'default'})", rule)
     return "", "", rule
+
+
+@lru_cache(maxsize=8)
+def _policy_hash(raw: bytes) -> str:
+    """`Policy.hash`, remembered per policy text: a server or verifier asks it of the same
+    policy at every call (bytes keep their own hash, so a lookup costs no rehash)."""
+    return sha256_ref(raw)
 
 
 def evaluate(policy: Policy, proposal: Proposal, decisions: Sequence[SignedDecision],
@@ -196,9 +203,19 @@ def largest_distinct(groups: Sequence[frozenset[str]], need: int) -> int:
     return min(best, need)
 
 
+def _check(pos: int, counted: bool, code: str, message: str, decision: Decision | None,
+           reviewer: str | None) -> DecisionCheck:
+    """A DecisionCheck without the frozen dataclass ``__init__`` (one ``object.__setattr__``
+    per field): the same instance, every field given."""
+    check = object.__new__(DecisionCheck)
+    check.__dict__.update(position=pos, counted=counted, code=code, message=message,
+                          decision=decision, reviewer=reviewer)
+    return check
+
+
 def _refuse(pos: int, code: str, message: str, decision: Decision | None = None,
             reviewer: str | None = None) -> DecisionCheck:
-    return DecisionCheck(pos, False, code, message, decision, reviewer)
+    return _check(pos, False, code, message, decision, reviewer)
 
 
 def _read(document: bytes, signature: str) -> tuple[Decision | None, PublicKey | None, str]:
@@ -252,11 +269,11 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
         return _refuse(pos, "reviewer_mismatch",
                        f"the decision claims reviewer {decision.reviewer} but is signed "
                        f"with the key of {who}", decision, who)
-    bound = {"proposal": proposal.hash, "action": proposal.action_hash,
-             "job_id": proposal.job_id, "policy": proposal.policy,
-             "expires_at": proposal.data["expires_at"]}
-    for name, expected in bound.items():  # (4)
-        if decision.data[name] != expected:
+    data = decision.data
+    for name, expected in (("proposal", proposal.hash), ("action", proposal.action_hash),
+                           ("job_id", proposal.job_id), ("policy", proposal.policy),
+                           ("expires_at", proposal.data["expires_at"])):  # (4)
+        if data[name] != expected:
             return _refuse(pos, "binding",
                            f"the decision by {who}: field {name!r} does not match the "
                            "proposal", decision, who)
@@ -283,5 +300,4 @@ def _check_one(policy: Policy, proposal: Proposal, rule: Rule | None, sd: Signed
         if other_key is not None and other_key.key == key:
             return _refuse(pos, "duplicate_key", "the decision uses a key that already "
                            "counted", decision, who)
-    return DecisionCheck(pos, True, "counted", f"{decision.verdict} by {who} counted",
-                         decision, who)
+    return _check(pos, True, "counted", f"{decision.verdict} by {who} counted", decision, who)

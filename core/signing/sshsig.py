@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 from functools import lru_cache
 
@@ -25,13 +26,20 @@ VERSION = 1
 HASH_ALG = "sha512"
 BEGIN = "-----BEGIN SSH SIGNATURE-----"
 END = "-----END SSH SIGNATURE-----"
+_ARMOR_HEAD, _ARMOR_TAIL = BEGIN + "\n", "\n" + END + "\n"
 MAX_ARMORED_BYTES = 8 * 1024
 LINE_WIDTH = 70
 
 
 def _signed_data(message: bytes, namespace: str) -> bytes:
+    return _signed_head(namespace) + hashlib.sha512(message).digest()
+
+
+@lru_cache(maxsize=16)
+def _signed_head(namespace: str) -> bytes:
+    """What precedes H(message) in the signed data: the same for every message."""
     return (MAGIC + ssh_string(namespace.encode()) + ssh_string(b"")
-            + ssh_string(HASH_ALG.encode()) + ssh_string(hashlib.sha512(message).digest()))
+            + ssh_string(HASH_ALG.encode()) + struct.pack(">I", hashlib.sha512().digest_size))
 
 
 def sign_with(signer: Signer, message: bytes, namespace: str) -> str:
@@ -54,7 +62,21 @@ def _fail(why: str) -> InvalidData:
     return InvalidData("signature", why)
 
 
+_ARMOR_BODY = re.compile(r"[A-Za-z0-9+/=\n]+")
+
+
 def _unarmor(armored: str | bytes) -> bytes:
+    if type(armored) is str and len(armored) <= MAX_ARMORED_BYTES \
+            and armored.startswith(_ARMOR_HEAD) and armored.endswith(_ARMOR_TAIL):
+        # The common spelling (ours, ssh-keygen's): header, base64 lines, footer, newline.
+        # The reader below reads it alike: its lines need no stripping, empty ones add
+        # nothing, so the base64 is the body without its newlines.
+        body = armored[len(_ARMOR_HEAD):-len(_ARMOR_TAIL)]
+        if _ARMOR_BODY.fullmatch(body):
+            try:
+                return base64.b64decode(body.replace("\n", ""), validate=True)
+            except (binascii.Error, ValueError) as e:
+                raise _fail("the signature's base64 is damaged") from e
     if isinstance(armored, bytes):
         try:
             armored = armored.decode("ascii")

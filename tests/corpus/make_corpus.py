@@ -17,6 +17,7 @@ import shutil
 import struct
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +62,71 @@ def renamed(members: dict[str, bytes], old: str, new: bytes) -> bytes:
     placeholder = "Q" * len(new)
     data = zip_of({(placeholder if k == old else k): v for k, v in members.items()})
     return data.replace(placeholder.encode(), new)
+
+
+def deflated(content: bytes, finish: bool = True) -> bytes:
+    """Raw deflate, as a zip holds it; unfinished: flushed but without its final block."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return z.compress(content) + z.flush(zlib.Z_FINISH if finish else zlib.Z_SYNC_FLUSH)
+
+
+def local_record(f: dict, packed: bytes) -> bytes:
+    """A local file header with the fields of `f`, its name and extra, then the data."""
+    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, f["flags"], f["method"], 0, 33, f["crc"],
+                       f["csize"], f["usize"], len(f["name"]), len(f["extra"])) + f["name"] \
+        + f["extra"] + packed
+
+
+def raw_zip(members: dict[str, bytes], changes: dict[str, dict] | None = None) -> bytes:
+    """A zip written field by field, so a case can make a member's local header, directory
+    entry and data disagree. Per member name, `changes` may give "packed" (the data as
+    stored), "both" / "local" / "central" (header fields: flags, method, crc, csize, usize,
+    name, extra), "before" and "after" (bytes put ahead of its local header or after its
+    data), "at" (no local record of its own: the directory points at this offset)."""
+    out, directory = bytearray(), bytearray()
+    for name, content in members.items():
+        c = (changes or {}).get(name, {})
+        packed = c.get("packed", deflated(content))
+        f = {"flags": 0, "method": 8, "crc": zlib.crc32(content), "csize": len(packed),
+             "usize": len(content), "name": name.encode(), "extra": b"", **c.get("both", {})}
+        loc, cen = {**f, **c.get("local", {})}, {**f, **c.get("central", {})}
+        out += c.get("before", b"")
+        offset = c.get("at", len(out))
+        if "at" not in c:
+            out += local_record(loc, packed) + c.get("after", b"")
+        directory += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 0x0314, 20, cen["flags"],
+                                 cen["method"], 0, 33, cen["crc"], cen["csize"], cen["usize"],
+                                 len(cen["name"]), len(cen["extra"]), 0, 0, 0,
+                                 0o100644 << 16, offset) + cen["name"] + cen["extra"]
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                      len(directory), len(out), 0)
+    return bytes(out + directory + end)
+
+
+def streamed_zip(members: dict[str, bytes]) -> bytes:
+    """What zipfile writes to a pipe: zero CRC and sizes in each local header, flag bit 3,
+    and a data descriptor (with its signature) after each member's data."""
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:
+            self.data += b
+            return len(b)
+
+    pipe = Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            with z.open(info, "w") as w:
+                w.write(content)
+    return bytes(pipe.data)
 
 
 def patch_directory(data: bytes, name: bytes, offset: int, fmt: str, value: int) -> bytes:
@@ -174,6 +240,59 @@ def bundles() -> None:
     at = bytes(bad_crc).find(b'"schema":"foureyes.proposal/v1"')
     bad_crc[at + 2] ^= 0x20
     one("bad-crc", bytes(bad_crc), "archive", "stored data that fails its CRC")
+    # Our own member reader (no zipfile): each member is read where the directory says,
+    # and its local header, data and descriptor must agree with the directory.
+    sig = m["allowed_signers"]
+    one("local-name-differs", raw_zip(m, {"allowed_signers": {"local": {
+        "name": b"allowed_signerz"}}}), "archive", "the local header names another file")
+    one("local-size-differs", raw_zip(m, {"allowed_signers": {"local": {
+        "csize": len(deflated(sig)) + 1}}}), "archive",
+        "local header and directory give other compressed sizes (zipfile read only one)")
+    one("local-method-differs", raw_zip(m, {"allowed_signers": {"local": {"method": 0}}}),
+        "archive", "stored in the local header, deflated in the directory")
+    one("local-flags-differ", raw_zip(m, {"allowed_signers": {"local": {"flags": 0x0800}}}),
+        "archive", "other flags in the local header")
+    one("size-lies-crc-right", raw_zip(m, {"allowed_signers": {"both": {
+        "usize": len(sig) + 1000}}}), "archive",
+        "claims 1000 bytes more than it inflates to; CRC right (zipfile accepted it)")
+    one("deflate-crc-wrong", raw_zip(m, {"allowed_signers": {"both": {
+        "crc": zlib.crc32(sig) ^ 1}}}), "archive", "deflated data that fails its CRC")
+    one("deflate-unfinished", raw_zip(m, {"allowed_signers": {
+        "packed": deflated(sig, finish=False)}}), "archive",
+        "a deflate stream with no final block; CRC right (zipfile accepted it)")
+    cover = len(deflated(m["log/proofs.json"])) + 30 + len(b"log/proofs.json")
+    one("overlapping-members", raw_zip(m, {"log/entries.jsonl": {"both": {
+        "csize": len(deflated(m["log/entries.jsonl"])) + cover}}}), "archive",
+        "a member's compressed size covers the next member (a quoted-overlap zip bomb)")
+    hidden = raw_zip({"decisions/3.json": m["decisions/1.json"]})
+    one("hidden-member-in-a-gap", raw_zip(m, {"allowed_signers": {
+        "before": hidden[:hidden.index(b"PK\x01\x02")]}}), "archive",
+        "a local entry the directory does not list: a streaming unzip would see it")
+    one("extra-field-damaged", raw_zip(m, {"allowed_signers": {"both": {
+        "extra": b"\xfe\xca\x04\x00data"}, "central": {"extra": b"\xfe\xca\x09\x00data"}}}),
+        "archive", "an extra record longer than the extra field")
+    one("patched-data-flag", raw_zip(m, {"allowed_signers": {"both": {"flags": 0x20}}}),
+        "archive", "compressed patch data (zipfile raised NotImplementedError)")
+    one("stored-sizes-differ", raw_zip(m, {"allowed_signers": {
+        "packed": sig + b"junk", "both": {"method": 0, "csize": len(sig) + 4}}}), "archive",
+        "stored with 4 bytes more than its size (zipfile ignored them)")
+    proofs = m["log/proofs.json"]
+    record = local_record({"flags": 0, "method": 8, "crc": zlib.crc32(proofs),
+                           "csize": len(deflated(proofs)), "usize": len(proofs),
+                           "name": b"log/proofs.json", "extra": b""}, deflated(proofs))
+    inner = {**{k: x for k, x in m.items() if k != "log/proofs.json"}, "log/proofs.json": proofs}
+    stored = {"allowed_signers": {"packed": record, "both": {"method": 0}}}
+    first = raw_zip({**inner, "allowed_signers": record}, stored)
+    one("member-inside-another", raw_zip({**inner, "allowed_signers": record}, {
+        **stored, "log/proofs.json": {"at": first.index(record)}}), "archive",
+        "a stored member holds another member's whole record: both read, from one place")
+    streamed = bytearray(streamed_zip(m))
+    one("data-descriptors", bytes(streamed), None,
+        "what zipfile writes to a pipe (data descriptors): still valid", exit=0)
+    at = streamed.index(b"PK\x07\x08", streamed.index(b"allowed_signers"))
+    streamed[at + 4] ^= 1
+    one("data-descriptor-lies", bytes(streamed), "archive",
+        "a data descriptor whose CRC disagrees with the directory (zipfile never read it)")
     one("event-type-list", zip_of(with_entry(m, 0, canon(
         {"schema": "foureyes.event/v1", "type": ["proposal.submitted"],
          "at": "2026-11-24T09:30:00Z"}))), "format", "an unhashable event type")
