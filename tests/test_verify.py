@@ -7,6 +7,7 @@ import io
 import json
 import stat
 import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 
@@ -310,3 +311,28 @@ def test_trust_file_errors():
         with pytest.raises(InvalidData):
             parse_trust(bad)
 
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_terminal_controls_in_a_bundle_never_reach_the_auditors_terminal(
+        world, tmp_path, monkeypatch, as_json):
+    """A policy named with terminal escapes could erase the report's last line and print
+    its own "VALID" over an invalid bundle: every value from the bundle is shown with its
+    controls made visible, in the report and in --json (C1 controls included)."""
+    from core.sample import SampleWorld
+    from tests.bundle_factory import build
+
+    hostile = "pay\\u001b[1A\\u001b[2K\\rVALID: executed\\u009b2K\\u202e"
+    text = SampleWorld.policy_text
+    monkeypatch.setattr(SampleWorld, "policy_text", lambda self: text(self).replace(
+        'name = "demo-payments"', f'name = "{hostile}"'))
+    raw, policy = build(world)
+    assert "\x1b" in policy.name
+    bundle = tmp_path / "b.foureyes"
+    bundle.write_bytes(raw)
+    args = ["verify", str(bundle)] + (["--json"] if as_json else [])
+    for out in (subprocess.run([sys.executable, "-m", "core.cli.main", *args],
+                               capture_output=True, text=True, check=False).stdout,
+                CliRunner().invoke(cli, args).output):
+        assert "pay" in out
+        assert not any(ch in out for ch in "\x1b\x9b\u202e\r"), repr(out)

@@ -20,6 +20,7 @@ from typing import NoReturn
 from core.bundle.trust import load_trust
 from core.bundle.verify import NotABundle, Report, verify_bundle_file
 from core.errors import InvalidData
+from core.textsafety import reveal
 
 EXIT_USAGE = 2
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what click.echo strips when not a terminal
@@ -27,26 +28,40 @@ _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what click.echo strips when not
 Echo = Callable[..., None]
 
 
+def shown(value: object) -> str:
+    """A value from the bundle as one line an auditor's terminal cannot be steered by.
+
+    Whoever wrote the bundle chose these strings (a policy name, a message quoting a
+    document): an escape sequence in one could erase the verdict line and print its own
+    "VALID" over an invalid bundle, and a line break or a bidi control could forge a line.
+    Every hidden, control or deceptive character is made visible instead."""
+    return reveal(str(value), single_line=True)[0]
+
+
 def render(report: Report) -> str:
-    """The human report: what ran, who decided when, each check with a tick or its reason."""
+    """The human report: what ran, who decided when, each check with a tick or its reason.
+    Everything taken from the bundle goes through `shown`."""
     lines: list[str] = []
     p = report.proposal
     if p is not None:
-        lines += [f"Proposal  {p.hash}", f"Action    {p.route}  (action {p.action_hash})",
-                  f"Job       {p.job_id}", f"Requested by {p.requester}, proposed by {p.proposer}",
-                  f"Valid     {p.data['created_at']} → {p.data['expires_at']}"]
+        lines += [f"Proposal  {shown(p.hash)}",
+                  f"Action    {shown(p.route)}  (action {shown(p.action_hash)})",
+                  f"Job       {shown(p.job_id)}",
+                  f"Requested by {shown(p.requester)}, proposed by {shown(p.proposer)}",
+                  f"Valid     {shown(p.data['created_at'])} → {shown(p.data['expires_at'])}"]
     if report.policy is not None:
-        lines.append(f"Policy    {report.policy.name}  {report.policy.hash}")
+        lines.append(f"Policy    {shown(report.policy.name)}  {shown(report.policy.hash)}")
     if report.timeline:
         lines.append("")
         lines.append("Timeline")
         for item in report.timeline:
-            who = f" {item.who}" if item.who else ""
-            lines.append(f"  {item.at:%Y-%m-%d %H:%M:%S}Z  {item.kind:<9}{who}  {item.text}")
+            who = f" {shown(item.who)}" if item.who else ""
+            lines.append(f"  {item.at:%Y-%m-%d %H:%M:%S}Z  {shown(item.kind):<9}{who}  "
+                         f"{shown(item.text)}")
     lines.append("")
     lines.append("Checks")
     for c in report.checks:
-        lines.append(f"  {'✓' if c.ok else '✗'} {c.code:<18} {c.message}")
+        lines.append(f"  {'✓' if c.ok else '✗'} {c.code:<18} {shown(c.message)}")
     lines.append("")
     lines.append(report.verdict)
     return "\n".join(lines)
@@ -57,15 +72,16 @@ def run(bundle: Path, trust_path: Path | None, as_json: bool, echo: Echo) -> NoR
     try:
         trust = load_trust(trust_path) if trust_path is not None else None
     except InvalidData as e:
-        echo(f"error: [{e.code}] {e.message}", err=True)
+        echo(f"error: [{e.code}] {shown(e.message)}", err=True)
         sys.exit(EXIT_USAGE)
     try:
         report = verify_bundle_file(bundle, trust)  # stat first, then a bounded read
     except NotABundle as e:
-        echo(f"error: {bundle} is not a proof bundle: {e}", err=True)
+        echo(f"error: {shown(bundle)} is not a proof bundle: {shown(e)}", err=True)
         sys.exit(EXIT_USAGE)
     if as_json:
-        echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        # ASCII: JSON escapes C0 controls itself, but not C1 controls or bidi overrides.
+        echo(json.dumps(report.to_json(), indent=2, ensure_ascii=True))
     else:
         echo(render(report))
     sys.exit(report.exit_code)
