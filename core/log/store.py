@@ -25,6 +25,7 @@ transaction, so a crash leaves either the whole event and its checkpoint or none
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,7 +36,6 @@ import sqlite_utils
 from core.errors import InvalidData, TransportError
 from core.log.merkle import (
     EMPTY_ROOT,
-    CompactRange,
     consistency_path,
     fold,
     inclusion_path,
@@ -233,6 +233,18 @@ class LogStore:
         conn.executemany(I_NODE, batch)
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a verification may start instead of at entry 0: the first ``size`` entries
+    were verified earlier and their tree hashed to ``root``. The caller vouches for the
+    pair (the server authenticates it with a key derived from the log key, see
+    `core.log.verified`); `verify_store` checks that the stored subtree hashes covering
+    [0, size) still fold to ``root`` and recomputes everything after."""
+
+    size: int
+    root: bytes
+
+
 @dataclass
 class StoreReport:
     size: int = 0
@@ -240,96 +252,220 @@ class StoreReport:
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
     first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
+    entries_read: int = 0  # entries streamed and rehashed (from the resume point on)
     _first_outside: int | None = field(default=None, repr=False)
 
     def _bad_outside(self, position: int, label: str) -> None:
         if self._first_outside is None or position < self._first_outside:
             self._first_outside, self.first_bad_checkpoint = position, label
 
+    def _bad_index(self, index: int) -> None:
+        if self.first_bad_index is None or index < self.first_bad_index:
+            self.first_bad_index = index
+
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+@dataclass
+class _Due:
+    """A checkpoint to compare with the tree when the stream reaches its size."""
+
+    size: int
+    root: bytes
+    name: str
+    position: int | None  # its place among the outside notes; None for a stored one
+    label: str
+
+
+Q_STREAM = "SELECT idx, entry, leaf FROM log_entries WHERE idx>=? ORDER BY idx"
+Q_STORED_NOTES = "SELECT size, note FROM log_checkpoints WHERE size>=? ORDER BY size"
+Q_LEVEL = "SELECT idx, hash FROM log_nodes WHERE level=? AND idx>=? ORDER BY idx"
+
+
 def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
-                 extra_checkpoints: Iterable[str | tuple[str, str]] = ()) -> StoreReport:
+                 extra_checkpoints: Iterable[str | tuple[str, str]] = (),
+                 resume: Resume | None = None) -> StoreReport:
     """Recompute every leaf, stored node and root from the stored bytes; check every
     checkpoint, the stored ones and ``extra_checkpoints`` (notes kept outside the store,
-    as text or as (label, text)), against the recomputed tree.
+    as text or as (label, text)), against the recomputed tree; with ``trusted`` keys, check
+    every one's signature too.
+
+    Streamed: one pass over the entries in index order through a cursor, the tree kept as
+    its compact range (O(log n) hashes), the stored subtree hashes read level by level
+    beside it and each stored checkpoint compared with the root at its size as the pass
+    reaches it. Memory is bounded whatever the log's length.
 
     An outside checkpoint is consistent with the log when the log's first ``size``
     entries hash to its root (RFC 9162 §2.1.4: the old tree is a prefix of the new one;
     we hold every leaf, so we compare the roots rather than a proof). One beyond the log's
-    size means entries were removed after it was signed."""
+    size means entries were removed after it was signed.
+
+    With ``resume``, entries before ``resume.size`` are not reread: the stored subtree
+    hashes covering them must fold to ``resume.root``, and stored checkpoints before it are
+    not checked again (outside ones are, against the stored subtree hashes)."""
     report = StoreReport()
-    rows = db.conn.execute("SELECT idx, entry, leaf FROM log_entries ORDER BY idx").fetchall()
-    leaves: list[bytes] = []
-    nodes = _NodeCheck(db.conn)
-    for expected, (idx, entry, leaf) in enumerate(rows):
-        recomputed = leaf_hash(bytes(entry))
-        if idx != expected or recomputed != bytes(leaf):
-            report.first_bad_index = expected
-            report.problems.append(f"entry {expected} does not match its stored leaf hash "
-                                   "(altered or missing)")
-            break
-        leaves.append(recomputed)
-        nodes.add(expected, recomputed)
-    report.size = len(rows)
-    if len(leaves) == len(rows):
-        nodes.finish(report, len(rows))
-    stored = [("stored", r[0]) for r in db.conn.execute(
-        "SELECT note FROM log_checkpoints ORDER BY size")]
+    conn = db.conn
+    size = LogStore._size(conn)
+    report.size = size
+    start = 0 if resume is None else resume.size
+    stack: list[bytes] = []
+    if resume is not None:
+        stack = _resumed_range(conn, report, size, resume)
+        if stack is None:
+            return report
     outside = [(x, x) if isinstance(x, str) else x for x in extra_checkpoints]
-    parsed: list[tuple[int, bytes, str, int | None, str]] = []
-    for n, (label, note) in enumerate([*stored, *outside]):
-        kept = n >= len(stored)
+    due = _due_checkpoints(conn, report, trusted, outside, start)
+    good, unreached = _stream(conn, report, start, size, stack, due)
+    for cp in unreached:  # what the stream never reached: beyond the good entries
+        kept = cp.position is not None
+        why = "its entries were deleted" if kept and cp.size > size else \
+            "its entries are altered or missing"
+        report.problems.append(f"{cp.name} (size {cp.size}) is not consistent with the log: "
+                               f"the log has only {good} good entries ({why})")
+        if kept:
+            report._bad_outside(cp.position, cp.label)
+    return report
+
+
+def _resumed_range(conn: sqlite3.Connection, report: StoreReport, size: int,
+                   resume: Resume) -> list[bytes] | None:
+    """The compact range at ``resume.size`` from the stored subtree hashes, if they still
+    fold to the remembered root; else a problem and None."""
+    if resume.size > size:
+        report.problems.append(f"the log has {size} entries, fewer than the {resume.size} "
+                               "verified before (entries were deleted)")
+        report._bad_index(size)
+        return None
+    if resume.size == 0:
+        return []
+    try:
+        stack = [LogStore._node(conn, level, i) for level, i in perfect_cover(0, resume.size)]
+    except InvalidData as e:
+        stack = None
+        why = e.message
+    else:
+        why = "its stored subtree hashes no longer fold to the root verified then"
+        if fold(stack) == resume.root:
+            return stack
+    report.problems.append(f"the log's first {resume.size} entries changed since they were "
+                           f"verified: {why}")
+    report._bad_index(0)
+    return None
+
+
+def _due_checkpoints(conn: sqlite3.Connection, report: StoreReport,
+                     trusted: list[LogVerifier], outside: list[tuple[str, str]],
+                     start: int) -> Iterator[_Due]:
+    """The checkpoints to compare, in size order: stored ones from ``start`` on, streamed
+    from a cursor, merged with the outside ones (held: they came from a file). Each is
+    signature-checked (with ``trusted``) or parsed as it comes; one that fails is a
+    problem, not compared."""
+    import heapq
+
+    def check(note: str, name: str, position: int | None, label: str) -> _Due | None:
         report.checkpoints += 1
-        name = f"checkpoint {label}" if kept else "a stored checkpoint"
         try:
             cp = verify_checkpoint(note, trusted) if trusted else parse_checkpoint(note)
         except InvalidData as e:
             report.problems.append(f"{name}: {e.message}")
-            if kept:
-                report._bad_outside(n, label)
-            continue
-        if cp.size > len(leaves):
-            why = "its entries were deleted" if kept and cp.size > report.size else \
-                "its entries are altered or missing"
-            report.problems.append(f"{name} (size {cp.size}) is not consistent with the log: "
-                                   f"the log has only {len(leaves)} good entries ({why})")
-            if kept:
-                report._bad_outside(n, label)
+            if position is not None:
+                report._bad_outside(position, label)
+            return None
+        return _Due(cp.size, cp.root, name, position, label)
+
+    def stored() -> Iterator[_Due]:
+        for row_size, note in conn.execute(Q_STORED_NOTES, (start,)):
+            cp = check(note, "a stored checkpoint", None, "stored")
+            if cp is None:
+                continue
+            if cp.size != row_size:
+                report.problems.append(f"a stored checkpoint of size {cp.size} is filed "
+                                       f"under size {row_size} (moved)")
+                report._bad_index(min(cp.size, row_size))
+                continue
+            yield cp
+
+    kept = [cp for n, (label, note) in enumerate(outside)
+            if (cp := check(note, f"checkpoint {label}", n, label)) is not None]
+    kept.sort(key=lambda cp: cp.size)
+    return heapq.merge(kept, stored(), key=lambda cp: cp.size)
+
+
+def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int,
+            stack: list[bytes], due: Iterator[_Due]) -> tuple[int, Iterator[_Due]]:
+    """The one pass: rehash entries from ``start`` on, compare each completed subtree with
+    the stored one and each due checkpoint's root with the root at its size. Returns how
+    many entries were good (the pass stops at the first bad one) and the checkpoints it
+    did not reach."""
+    import hashlib
+
+    sha = hashlib.sha256
+    levels = _StoredLevels(conn, start)
+    last_good = start  # the largest size a checkpoint was found consistent at
+    nxt = next(due, None)
+    n = start
+
+    def compare(cp: _Due) -> None:
+        nonlocal last_good
+        if cp.size < start:  # an outside note older than the resume point
+            try:
+                root = EMPTY_ROOT if cp.size == 0 else fold(
+                    [LogStore._node(conn, lv, i) for lv, i in perfect_cover(0, cp.size)])
+            except InvalidData:
+                root = b""
         else:
-            parsed.append((cp.size, cp.root, name, n if kept else None, label))
-    # One pass over the leaves, comparing roots as each checkpoint's size is reached:
-    # linear in the log, however many checkpoints there are (a server signs one per event).
-    order = sorted(range(len(parsed)), key=lambda j: parsed[j][0])
-    compact = CompactRange()
-    last_good = 0
-    for j in order:
-        size, root, name, position, label = parsed[j]
-        while compact.size < size:
-            compact.append(leaves[compact.size])
-        if compact.root() == root:
-            last_good = max(last_good, size)
-            continue
-        report.problems.append(f"{name} (size {size}) is not consistent with the log: its "
-                               "root differs from the recomputed one")
-        if position is not None:
-            report._bad_outside(position, label)
-        if report.first_bad_index is None or report.first_bad_index >= size:
-            report.first_bad_index = last_good  # the damage lies after the last good one
-    return report
+            root = fold(stack) if stack else EMPTY_ROOT
+        if root == cp.root:
+            last_good = max(last_good, cp.size)
+            return
+        report.problems.append(f"{cp.name} (size {cp.size}) is not consistent with the "
+                               "log: its root differs from the recomputed one")
+        if cp.position is not None:
+            report._bad_outside(cp.position, cp.label)
+        report._bad_index(last_good if cp.size > start else 0)
+
+    for idx, entry, leaf in conn.execute(Q_STREAM, (start,)):
+        while nxt is not None and nxt.size <= n:
+            compare(nxt)
+            nxt = next(due, None)
+        if idx != n or sha(b"\x00" + entry).digest() != leaf:
+            report.problems.append(f"entry {n} does not match its stored leaf hash "
+                                   "(altered or missing)")
+            report._bad_index(n)
+            break
+        node = leaf
+        stack.append(node)
+        level, i = 0, n
+        while i & 1:  # a right child: its parent subtree is complete now
+            right = stack.pop()
+            node = sha(b"\x01" + stack.pop() + right).digest()
+            stack.append(node)
+            level, i = level + 1, i >> 1
+            levels.check(level, i, node)
+        n += 1
+        report.entries_read += 1
+    while nxt is not None and nxt.size <= n:
+        compare(nxt)
+        nxt = next(due, None)
+    if n == size:
+        levels.finish(size)
+    if levels.problem is not None:
+        why, bad = levels.problem
+        report.problems.append(why)
+        report._bad_index(bad)
+    return n, itertools.chain([] if nxt is None else [nxt], due)
 
 
-class _NodeCheck:
-    """Streams the recomputed perfect-subtree hashes past the stored ones, level by level
-    (one cursor per level, O(log n) memory): a wrong stored node would make the server sign
-    wrong roots and serve wrong proofs."""
+class _StoredLevels:
+    """The stored subtree hashes, read level by level beside the pass (one cursor per
+    level, O(log n) memory) and compared with the recomputed ones: a wrong stored node
+    would make the server sign wrong roots and serve wrong proofs."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, start: int) -> None:
         self.conn = conn
-        self.stack: list[bytes] = []
+        self.start = start  # nodes completed before it were checked when it was verified
         self.cursors: dict[int, Iterator] = {}
         self.problem: tuple[str, int] | None = None
         try:
@@ -340,35 +476,23 @@ class _NodeCheck:
 
     def _stored(self, level: int) -> Iterator:
         if level not in self.cursors:
-            self.cursors[level] = iter(self.conn.execute(
-                "SELECT idx, hash FROM log_nodes WHERE level=? ORDER BY idx", (level,)))
+            # The first node of this level completed at or after leaf `start`.
+            self.cursors[level] = iter(self.conn.execute(Q_LEVEL, (level, self.start >> level)))
         return self.cursors[level]
 
-    def add(self, index: int, leaf: bytes) -> None:
-        self.stack.append(leaf)
-        level, i = 0, index
-        while i & 1 and self.present and self.problem is None:
-            right = self.stack.pop()
-            node = node_hash(self.stack.pop(), right)
-            self.stack.append(node)
-            level, i = level + 1, i >> 1
-            row = next(self._stored(level), None)
-            if row is None or row[0] != i or bytes(row[1]) != node:
-                self.problem = (f"the stored subtree hash ({level}, {i}) is missing or "
-                                "differs from the recomputed one", i << level)
+    def check(self, level: int, index: int, node: bytes) -> None:
+        if not self.present or self.problem is not None:
+            return
+        row = next(self._stored(level), None)
+        if row is None or row[0] != index or row[1] != node:
+            self.problem = (f"the stored subtree hash ({level}, {index}) is missing or "
+                            "differs from the recomputed one", index << level)
 
-    def finish(self, report: StoreReport, size: int) -> None:
-        if self.problem is None and self.present:
-            top = (size.bit_length() if size else 0)
-            for level in range(1, top + 1):
-                if next(self._stored(level), None) is not None:
-                    self.problem = ("the log stores subtree hashes beyond its entries", size)
-                    break
-            if self.problem is None and self.conn.execute(
-                    "SELECT 1 FROM log_nodes WHERE level>? LIMIT 1", (top,)).fetchone():
-                self.problem = ("the log stores subtree hashes beyond its entries", size)
-        if self.problem is not None:
-            why, bad = self.problem
-            report.problems.append(why)
-            if report.first_bad_index is None or report.first_bad_index > bad:
-                report.first_bad_index = bad
+    def finish(self, size: int) -> None:
+        if self.problem is not None or not self.present:
+            return
+        top = size.bit_length() if size else 0
+        extra = any(next(self._stored(level), None) is not None for level in range(1, top + 1))
+        if extra or self.conn.execute("SELECT 1 FROM log_nodes WHERE level>? LIMIT 1",
+                                      (top,)).fetchone():
+            self.problem = ("the log stores subtree hashes beyond its entries", size)
