@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -130,6 +131,13 @@ class LogSigner:
         sig = self._key.sign(body.encode()).signature
         line = base64.b64encode(self.verifier.hash + sig).decode()
         return f"{body}\n{SIG_PREFIX}{self.name} {line}\n"
+
+    def state_tag(self, message: bytes) -> bytes:
+        """An HMAC-SHA256 tag over the server's own private state (`core.log.verified`),
+        under a key derived from the seed. A MAC, not a signature: SPEC §7 keeps the log
+        key for checkpoints alone, and only this key's holder ever checks the tag."""
+        key = hmac.new(bytes(self._key), b"foureyes/log-state-tag/v1", hashlib.sha256).digest()
+        return hmac.new(key, message, hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"LogSigner({self.name})"

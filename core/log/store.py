@@ -25,6 +25,7 @@ transaction, so a crash leaves either the whole event and its checkpoint or none
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -63,6 +64,7 @@ Q_NODE = "SELECT hash FROM log_nodes WHERE level=? AND idx=?"
 Q_ENTRY = "SELECT entry FROM log_entries WHERE idx=?"
 Q_ENTRIES = "SELECT entry FROM log_entries WHERE idx>=? AND idx<? ORDER BY idx"
 Q_CHECKPOINT_AT = "SELECT note FROM log_checkpoints WHERE size=?"
+Q_COVERING = "SELECT note FROM log_checkpoints WHERE size>=? ORDER BY size LIMIT 1"
 Q_LATEST = ("SELECT note FROM log_checkpoints WHERE size=(SELECT MAX(size) FROM "
             "log_checkpoints)")
 I_ENTRY = "INSERT INTO log_entries (idx, entry, leaf) VALUES (?, ?, ?)"
@@ -168,6 +170,14 @@ class LogStore:
             row = self.conn.execute(Q_CHECKPOINT_AT, (size,)).fetchone()
         return row[0] if row else None
 
+    def checkpoint_covering(self, size: int) -> str | None:
+        """The smallest stored note of at least this size: a server signs one checkpoint
+        per group commit, so the note covering an event may be a few steps larger than the
+        event's own size (never larger than the group it was committed in)."""
+        with _storage("read the log"):
+            row = self.conn.execute(Q_COVERING, (size,)).fetchone()
+        return row[0] if row else None
+
     def latest_checkpoint(self) -> str | None:
         with _storage("read the log"):
             row = self.conn.execute(Q_LATEST).fetchone()
@@ -253,6 +263,8 @@ class StoreReport:
     first_bad_index: int | None = None
     first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
     entries_read: int = 0  # entries streamed and rehashed (from the resume point on)
+    root: bytes | None = None  # the recomputed root of the whole log, when every entry was good
+    signed_size: int = 0  # the largest size a good stored checkpoint (or the resume) covers
     _first_outside: int | None = field(default=None, repr=False)
 
     def _bad_outside(self, position: int, label: str) -> None:
@@ -281,7 +293,10 @@ class _Due:
 
 Q_STREAM = "SELECT idx, entry, leaf FROM log_entries WHERE idx>=? ORDER BY idx"
 Q_STORED_NOTES = "SELECT size, note FROM log_checkpoints WHERE size>=? ORDER BY size"
-Q_LEVEL = "SELECT idx, hash FROM log_nodes WHERE level=? AND idx>=? ORDER BY idx"
+Q_RANGE = "SELECT hash FROM log_nodes WHERE level=? AND idx>=? AND idx<? ORDER BY idx"
+Q_BEYOND = "SELECT 1 FROM log_nodes WHERE level=? AND idx>=? LIMIT 1"
+BLOCK = 8192  # leaves per block: its subtrees are hashed in memory, level by level
+FETCH = 256  # entries read at a time: each is at most 64 KiB, so at most 16 MiB held
 
 
 def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
@@ -310,7 +325,8 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
     size = LogStore._size(conn)
     report.size = size
     start = 0 if resume is None else resume.size
-    stack: list[bytes] = []
+    report.signed_size = start
+    stack: list[tuple[int, int, bytes]] = []
     if resume is not None:
         stack = _resumed_range(conn, report, size, resume)
         if stack is None:
@@ -330,7 +346,7 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
 
 
 def _resumed_range(conn: sqlite3.Connection, report: StoreReport, size: int,
-                   resume: Resume) -> list[bytes] | None:
+                   resume: Resume) -> list[tuple[int, int, bytes]] | None:
     """The compact range at ``resume.size`` from the stored subtree hashes, if they still
     fold to the remembered root; else a problem and None."""
     if resume.size > size:
@@ -341,13 +357,13 @@ def _resumed_range(conn: sqlite3.Connection, report: StoreReport, size: int,
     if resume.size == 0:
         return []
     try:
-        stack = [LogStore._node(conn, level, i) for level, i in perfect_cover(0, resume.size)]
+        stack = [(level, i, LogStore._node(conn, level, i))
+                 for level, i in perfect_cover(0, resume.size)]
     except InvalidData as e:
-        stack = None
         why = e.message
     else:
         why = "its stored subtree hashes no longer fold to the root verified then"
-        if fold(stack) == resume.root:
+        if fold([h for _, _, h in stack]) == resume.root:
             return stack
     report.problems.append(f"the log's first {resume.size} entries changed since they were "
                            f"verified: {why}")
@@ -394,105 +410,156 @@ def _due_checkpoints(conn: sqlite3.Connection, report: StoreReport,
 
 
 def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int,
-            stack: list[bytes], due: Iterator[_Due]) -> tuple[int, Iterator[_Due]]:
-    """The one pass: rehash entries from ``start`` on, compare each completed subtree with
-    the stored one and each due checkpoint's root with the root at its size. Returns how
-    many entries were good (the pass stops at the first bad one) and the checkpoints it
-    did not reach."""
-    import hashlib
-
-    sha = hashlib.sha256
-    levels = _StoredLevels(conn, start)
+            stack: list[tuple[int, int, bytes]],
+            due: Iterator[_Due]) -> tuple[int, Iterator[_Due]]:
+    """The one pass: rehash the entries from ``start`` on, block by aligned block; compare
+    every recomputed subtree hash with the stored one and each due checkpoint's root with
+    the root at its size. ``stack`` is the compact range at ``start`` as (level, index,
+    hash), left to right. Returns how many entries were good (the pass stops at the first
+    bad one) and the checkpoints it did not reach."""
+    stored = _StoredNodes(conn)
+    entries = conn.execute(Q_STREAM, (start,))
     last_good = start  # the largest size a checkpoint was found consistent at
     nxt = next(due, None)
-    n = start
-
-    def compare(cp: _Due) -> None:
-        nonlocal last_good
-        if cp.size < start:  # an outside note older than the resume point
-            try:
-                root = EMPTY_ROOT if cp.size == 0 else fold(
-                    [LogStore._node(conn, lv, i) for lv, i in perfect_cover(0, cp.size)])
-            except InvalidData:
-                root = b""
-        else:
-            root = fold(stack) if stack else EMPTY_ROOT
-        if root == cp.root:
-            last_good = max(last_good, cp.size)
-            return
-        report.problems.append(f"{cp.name} (size {cp.size}) is not consistent with the "
-                               "log: its root differs from the recomputed one")
-        if cp.position is not None:
-            report._bad_outside(cp.position, cp.label)
-        report._bad_index(last_good if cp.size > start else 0)
-
-    for idx, entry, leaf in conn.execute(Q_STREAM, (start,)):
-        while nxt is not None and nxt.size <= n:
-            compare(nxt)
+    p = start
+    while True:
+        want = min(BLOCK, p & -p or BLOCK, size - p)
+        leaves, bad = _leaves(entries, p, want, report)
+        levels = _levels(leaves)
+        for level in range(1, len(levels)):
+            stored.check_range(level, p >> level, levels[level])
+        end = p + len(leaves)
+        while nxt is not None and nxt.size <= end:
+            if nxt.size < start:  # an outside note older than the resume point
+                root = stored.root(nxt.size)
+            else:
+                hashes = [h for _, _, h in stack]
+                if nxt.size > p:
+                    hashes += [levels[lv][i - (p >> lv)]
+                               for lv, i in perfect_cover(p, nxt.size)]
+                root = fold(hashes) if hashes else EMPTY_ROOT
+            if root == nxt.root:
+                last_good = max(last_good, nxt.size)
+                if nxt.position is None:
+                    report.signed_size = max(report.signed_size, nxt.size)
+            else:
+                report.problems.append(f"{nxt.name} (size {nxt.size}) is not consistent "
+                                       "with the log: its root differs from the recomputed one")
+                if nxt.position is not None:
+                    report._bad_outside(nxt.position, nxt.label)
+                report._bad_index(last_good if nxt.size > start else 0)
             nxt = next(due, None)
-        if idx != n or sha(b"\x00" + entry).digest() != leaf:
-            report.problems.append(f"entry {n} does not match its stored leaf hash "
+        if bad is not None:
+            report.problems.append(f"entry {bad} does not match its stored leaf hash "
                                    "(altered or missing)")
-            report._bad_index(n)
+            report._bad_index(bad)
             break
-        node = leaf
-        stack.append(node)
-        level, i = 0, n
-        while i & 1:  # a right child: its parent subtree is complete now
-            right = stack.pop()
-            node = sha(b"\x01" + stack.pop() + right).digest()
-            stack.append(node)
-            level, i = level + 1, i >> 1
-            levels.check(level, i, node)
-        n += 1
-        report.entries_read += 1
-    while nxt is not None and nxt.size <= n:
-        compare(nxt)
-        nxt = next(due, None)
-    if n == size:
-        levels.finish(size)
-    if levels.problem is not None:
-        why, bad = levels.problem
+        if end == p:  # nothing left to read
+            break
+        for lv, i in perfect_cover(p, end):
+            _push(stack, lv, i, levels[lv][i - (p >> lv)], stored)
+        p = end
+    if p == size and bad is None:
+        stored.finish(size)
+        report.root = fold([h for _, _, h in stack]) if stack else EMPTY_ROOT
+    if stored.problem is not None:
+        why, at = stored.problem
         report.problems.append(why)
-        report._bad_index(bad)
-    return n, itertools.chain([] if nxt is None else [nxt], due)
+        report._bad_index(at)
+    return p, itertools.chain([] if nxt is None else [nxt], due)
 
 
-class _StoredLevels:
-    """The stored subtree hashes, read level by level beside the pass (one cursor per
-    level, O(log n) memory) and compared with the recomputed ones: a wrong stored node
-    would make the server sign wrong roots and serve wrong proofs."""
+def _leaves(entries: sqlite3.Cursor, first: int, want: int,
+            report: StoreReport) -> tuple[list[bytes], int | None]:
+    """The next ``want`` leaf hashes, recomputed from the entries (read FETCH at a time),
+    up to the first entry that is missing or does not hash to its stored leaf (its index
+    is the second value, else None)."""
+    sha = hashlib.sha256
+    leaves: list[bytes] = []
+    while len(leaves) < want:
+        rows = entries.fetchmany(min(FETCH, want - len(leaves)))
+        at = first + len(leaves)
+        if not rows:
+            return leaves, at
+        report.entries_read += len(rows)
+        idxs, blobs, kept = zip(*rows, strict=True)
+        calc = [sha(b"\x00" + e).digest() for e in blobs]
+        if list(idxs) != list(range(at, at + len(rows))) or calc != list(kept):
+            k = next(k for k in range(len(rows)) if idxs[k] != at + k or calc[k] != kept[k])
+            return leaves + calc[:k], at + k
+        leaves += calc
+    return leaves, None
 
-    def __init__(self, conn: sqlite3.Connection, start: int) -> None:
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every complete subtree hash over an aligned run of leaves, level by level."""
+    sha = hashlib.sha256
+    levels = [leaves]
+    while len(levels[-1]) >= 2:
+        below = levels[-1]  # an odd last one waits for its sibling in a later block
+        levels.append([sha(b"\x01" + a + b).digest()
+                       for a, b in zip(below[0::2], below[1::2], strict=False)])
+    return levels
+
+
+def _push(stack: list[tuple[int, int, bytes]], level: int, index: int, node: bytes,
+          stored: _StoredNodes) -> None:
+    """Append the perfect subtree (level, index) to the compact range, merging it with its
+    left siblings; each merged node is compared with the stored one."""
+    while index & 1:  # a right child: its parent subtree is complete now
+        _lv, _i, left = stack.pop()
+        node = node_hash(left, node)
+        level, index = level + 1, index >> 1
+        stored.check_range(level, index, [node])
+    stack.append((level, index, node))
+
+
+class _StoredNodes:
+    """The stored subtree hashes, compared range by range with the recomputed ones (one
+    indexed range read per level per block): a wrong stored node would make the server
+    sign wrong roots and serve wrong proofs. Keeps the first problem only."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.start = start  # nodes completed before it were checked when it was verified
-        self.cursors: dict[int, Iterator] = {}
         self.problem: tuple[str, int] | None = None
+        self._done = 0
         try:
-            conn.execute("SELECT 1 FROM log_nodes LIMIT 1")
+            self.cursor = conn.cursor()
+            self.cursor.row_factory = lambda _c, row: row[0]
+            self.cursor.execute("SELECT 1 FROM log_nodes LIMIT 1")
             self.present = True
         except sqlite3.OperationalError:
             self.present = False  # a log written before log_nodes existed
 
-    def _stored(self, level: int) -> Iterator:
-        if level not in self.cursors:
-            # The first node of this level completed at or after leaf `start`.
-            self.cursors[level] = iter(self.conn.execute(Q_LEVEL, (level, self.start >> level)))
-        return self.cursors[level]
-
-    def check(self, level: int, index: int, node: bytes) -> None:
-        if not self.present or self.problem is not None:
+    def check_range(self, level: int, first: int, nodes: list[bytes]) -> None:
+        if not self.present or not nodes:
             return
-        row = next(self._stored(level), None)
-        if row is None or row[0] != index or row[1] != node:
-            self.problem = (f"the stored subtree hash ({level}, {index}) is missing or "
-                            "differs from the recomputed one", index << level)
+        kept = self.cursor.execute(Q_RANGE, (level, first, first + len(nodes))).fetchall()
+        if kept == nodes:
+            return
+        k = next((k for k in range(len(nodes)) if k >= len(kept) or kept[k] != nodes[k]),
+                 len(nodes) - 1)
+        done = ((first + k + 1) << level) - 1  # the leaf that completes it
+        if self.problem is None or done < self._done:
+            self._done = done  # report the first one the stream would have completed
+            self.problem = (f"the stored subtree hash ({level}, {first + k}) is missing or "
+                            "differs from the recomputed one", (first + k) << level)
+
+    def root(self, size: int) -> bytes:
+        """The root at ``size`` from the stored nodes (for sizes before a resume point)."""
+        try:
+            return EMPTY_ROOT if size == 0 else fold(
+                [LogStore._node(self.conn, lv, i) for lv, i in perfect_cover(0, size)])
+        except InvalidData:
+            return b""
 
     def finish(self, size: int) -> None:
+        """No stored node may lie beyond the entries."""
         if self.problem is not None or not self.present:
             return
-        top = size.bit_length() if size else 0
-        extra = any(next(self._stored(level), None) is not None for level in range(1, top + 1))
+        top = size.bit_length()
+        extra = any(self.conn.execute(Q_BEYOND, (level, size >> level)).fetchone()
+                    for level in range(1, top + 1))
         if extra or self.conn.execute("SELECT 1 FROM log_nodes WHERE level>? LIMIT 1",
                                       (top,)).fetchone():
             self.problem = ("the log stores subtree hashes beyond its entries", size)

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from core.errors import InvalidData, Refused
+from core.errors import Refused
 from core.formats import Proposal, format_time, now_utc
 from core.judge import EXPIRABLE, FINAL, Judge
 from core.log.note import LogSigner
@@ -79,22 +79,11 @@ class QueueService(AuthService):
     # ------------------------------------------------------------------ helpers
 
     def _check_log(self) -> None:
-        """Refuse to serve on top of a damaged log: fail closed, say where."""
-        from core.log.store import verify_store
-        from core.server.replay import replay_store
+        """Refuse to serve on top of a damaged log: fail closed, say where. Incremental:
+        what was verified at the last start is not read again (core.server.replay)."""
+        from core.server.replay import check_at_start
 
-        report = verify_store(self.store.db, [self.signer.verifier])
-        if not report.ok:
-            where = f" (first bad index {report.first_bad_index})" \
-                if report.first_bad_index is not None else ""
-            raise InvalidData("log_damaged", "the audit log does not verify" + where + ": "
-                              + "; ".join(report.problems[:3]))
-        # The store's rows must agree with what the log says happened: a row edited by hand
-        # (a deleted reject, a forced status) stops the server instead of serving it.
-        mismatches = replay_store(self.store.db.conn)
-        if mismatches:
-            raise InvalidData("log_damaged", "the store disagrees with its audit log: "
-                              + "; ".join(str(m) for m in mismatches[:3]))
+        check_at_start(self.store, self.signer)
 
     def _last_activated(self) -> str | None:
         from core.formats import Event
