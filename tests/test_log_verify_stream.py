@@ -225,3 +225,17 @@ def test_what_a_resumed_verification_leaves_to_the_full_one(log):
     full = _check(log)
     assert not full.ok and full.first_bad_index == 8  # the subtree over entries 8 and 9
     assert "the stored subtree hash (1, 4)" in " ".join(full.problems)
+
+
+def test_log_verify_names_entries_no_signed_checkpoint_covers(tmp_path):
+    from tests.server_fixtures import cli
+
+    path = tmp_path / "l.sqlite"
+    store = _grow(path, 10)
+    args = ("log", "verify", "--db", str(path), "--key", SIGNER.verifier_key)
+    assert cli(*args).returncode == 0
+    store.append(b'{"n":"forged"}')
+    out = cli(*args)
+    assert out.returncode == 1, out.stdout
+    assert "entries 10 to 10 are covered by no stored checkpoint" in out.stdout
+    assert "first bad index: 10" in out.stdout

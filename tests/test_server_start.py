@@ -223,3 +223,22 @@ def test_one_checkpoint_per_group_commit(start):
         "SELECT size FROM log_checkpoints WHERE size > ?", (before,))]
     assert sizes == [before + 3]
     assert store.log.checkpoint_covering(before + 1) == store.log.checkpoint_at(before + 3)
+
+
+def test_a_start_with_nothing_new_parses_at_most_one_entry(start, monkeypatch):
+    from core.formats import Event
+
+    _history(start)
+    for _ in range(5):
+        start.propose()
+    start()
+    parsed = []
+    real = Event.from_bytes.__func__
+
+    def counting(cls, data):  # noqa: ANN001, ANN202
+        parsed.append(data)
+        return real(cls, data)
+
+    monkeypatch.setattr(Event, "from_bytes", classmethod(counting))
+    start()
+    assert start.read[-1] == 0 and len(parsed) <= 1, len(parsed)  # the last activation

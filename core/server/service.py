@@ -44,6 +44,8 @@ Q_EXPIRED = ("SELECT hash FROM proposals WHERE status IN ('pending','approved') 
              "expires_at < ?")
 Q_NEXT_EXPIRY = "SELECT MIN(expires_at) FROM proposals WHERE status=?"
 Q_LIST_ALL = "SELECT hash FROM proposals ORDER BY received_at DESC, hash LIMIT ? OFFSET ?"
+Q_LAST_ACTIVATED = ("SELECT entry FROM log_entries WHERE instr(entry, ?) > 0 ORDER BY idx DESC "
+                    "LIMIT 1")
 Q_LIST_MINE = ("SELECT hash FROM proposals WHERE proposer=? ORDER BY received_at DESC, hash "
                "LIMIT ? OFFSET ?")
 
@@ -86,9 +88,19 @@ class QueueService(AuthService):
         check_at_start(self.store, self.signer)
 
     def _last_activated(self) -> str | None:
+        """The policy of the log's last activation (the log is verified by now). SQLite
+        reads back from the end in C: entries are canonical JSON, so the type's bytes are
+        fixed, and the match is parsed to be sure."""
         from core.formats import Event
 
-        for index in range(self.store.log.size - 1, -1, -1):
+        row = self.store.conn.execute(Q_LAST_ACTIVATED,
+                                      (b'"type":"policy.activated"',)).fetchone()
+        if row is None:
+            return None
+        event = Event.from_bytes(bytes(row[0]))
+        if event.type == "policy.activated":
+            return event.get("policy")
+        for index in range(self.store.log.size - 1, -1, -1):  # those bytes inside a value
             event = Event.from_bytes(self.store.log.entry(index))
             if event.type == "policy.activated":
                 return event.get("policy")
