@@ -5,7 +5,8 @@
 
 Grows a store to `--actions` approved actions (each a proposal and two approvals, through
 the service in-process, synchronous=OFF: see server_latency.py), then times, in-process,
-opening the store and constructing the QueueService (its start-up check) four ways:
+in a fresh process each time (no cache of an earlier start helps), opening the store and
+constructing the QueueService (its start-up check) four ways:
   first:       the first start after the history (its last start verified an empty log);
   again:       a second start with nothing new;
   after more:  a start after `--more` further actions;
@@ -17,9 +18,12 @@ Each row names the entries the start rehashed and the proposals it replayed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +33,25 @@ from serverkit import BIG_LIMIT, Deployment
 
 
 def start(dep: Deployment) -> tuple[float, int, int]:
+    """One start in a fresh process: seconds, entries rehashed, proposals replayed."""
+    (dep.root / "world.json").write_text(json.dumps({"log_key": dep.world.log_signer.to_text(),
+                                                    "policy": dep.world.policy_bytes().decode()}))
+    done = subprocess.run([sys.executable, __file__, "--child", str(dep.root)],
+                          capture_output=True, text=True, check=True)
+    took, read, replayed = done.stdout.split()
+    return float(took), int(read), int(replayed)
+
+
+def child(root: Path) -> None:
+    from core.log.note import LogSigner
+
+    world = json.loads((root / "world.json").read_text())
+    took, read, replayed = _start(root / "data", world["policy"].encode(),
+                                  LogSigner.from_text(world["log_key"]))
+    print(took, read, replayed)
+
+
+def _start(data: Path, policy: bytes, signer) -> tuple[float, int, int]:  # noqa: ANN001
     from core.log import store as log_store
     from core.server import replay
     from core.server.service import Limits, QueueService
@@ -49,9 +72,8 @@ def start(dep: Deployment) -> tuple[float, int, int]:
     log_store.verify_store, replay._replay_one = verify, one
     try:
         t0 = time.perf_counter()
-        store = ServerStore(dep.data)
-        QueueService(store, dep.world.policy_bytes(), dep.world.log_signer,
-                     Limits(BIG_LIMIT, BIG_LIMIT))
+        store = ServerStore(data)
+        QueueService(store, policy, signer, Limits(BIG_LIMIT, BIG_LIMIT))
         took = time.perf_counter() - t0
         store.close()
     finally:
@@ -63,7 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--actions", type=int, default=10_000)
     parser.add_argument("--more", type=int, default=100)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        return child(args.child)
     root = Path(tempfile.mkdtemp(prefix="foureyes-start-"))
     dep = Deployment(root)
     try:
