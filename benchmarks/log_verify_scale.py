@@ -6,7 +6,7 @@
 
 
 Grows one file-backed log to each size with a signed checkpoint every `--every` entries (1:
-one per entry, as the server signs one per event), then runs `foureyes log verify --db FILE
+one per entry, as a server at low load signs one per group commit of a single step), then runs `foureyes log verify --db FILE
 --key KEY` in a fresh process and prints its wall time and peak resident memory (the
 issue's goal: 1M entries in <= 5 s and <= 100 MB). With `--proof`, also one inclusion and
 one consistency proof from a fresh process over the grown file (issue item 6: a 10M-entry
