@@ -65,8 +65,9 @@ def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,
                     decisions: Sequence[SignedDecision],
                     receipt: tuple[bytes, str] | None, size: int | None = None) -> bytes:
     """The bundle of one proposal, proven against the checkpoint of `size`: the first one
-    stored at or after the size its record closed at (the one its group commit signed). Never the latest: a reviewer re-exporting a bundle
-    would read the log's growth (and so others' activity) from it."""
+    stored at or after the size its record closed at (the one its group commit signed).
+    Never the latest: a reviewer re-exporting a bundle would read the log's growth (and so
+    others' activity) from it."""
     pinned = Proposal.from_bytes(proposal)
     note, entries, proofs = proposal_entries(store, pinned.hash, size,
                                            policy_hash=pinned.policy)

@@ -126,7 +126,11 @@ def _replay_since(conn: sqlite3.Connection, since: int) -> list[ReplayProblem]:
             if h not in need:
                 continue
             earlier.append((idx, entry))
-            if Event.from_bytes(bytes(entry)).type == "proposal.submitted":
+            try:
+                kind = Event.from_bytes(bytes(entry)).type
+            except InvalidData:
+                continue  # _collect reports it
+            if kind == "proposal.submitted":
                 need.discard(h)
                 if not need:
                     break
