@@ -95,7 +95,7 @@ class Deployment:
              str(BIG_LIMIT)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 600  # start-up verifies the whole log
+        deadline = time.monotonic() + 600  # a first start verifies the whole log
         lines = []
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()

@@ -41,7 +41,7 @@ def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = Non
                      policy_hash: str | None = None) -> tuple[str, dict[int, bytes], dict[int, list[bytes]]]:
     """The checkpoint of `size` (default: the latest), the log entries about one proposal up
     to it (plus the activation of its policy), and their inclusion proofs."""
-    note = store.latest_checkpoint() if size is None else store.checkpoint_at(size)
+    note = store.latest_checkpoint() if size is None else store.checkpoint_covering(size)
     if note is None:
         raise InvalidData("checkpoint", "the log has no signed checkpoint of that size")
     size = parse_checkpoint(note).size
@@ -64,9 +64,10 @@ def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = Non
 def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,
                     decisions: Sequence[SignedDecision],
                     receipt: tuple[bytes, str] | None, size: int | None = None) -> bytes:
-    """The bundle of one proposal, proven against the checkpoint of `size`: the one stored
-    when the proposal's record closed. Never the latest: a reviewer re-exporting a bundle
-    would read the log's growth (and so others' activity) from it."""
+    """The bundle of one proposal, proven against the checkpoint of `size`: the first one
+    stored at or after the size its record closed at (the one its group commit signed).
+    Never the latest: a reviewer re-exporting a bundle would read the log's growth (and so
+    others' activity) from it."""
     pinned = Proposal.from_bytes(proposal)
     note, entries, proofs = proposal_entries(store, pinned.hash, size,
                                            policy_hash=pinned.policy)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import nacl.exceptions
 import nacl.signing
@@ -131,6 +133,13 @@ class LogSigner:
         line = base64.b64encode(self.verifier.hash + sig).decode()
         return f"{body}\n{SIG_PREFIX}{self.name} {line}\n"
 
+    def state_tag(self, message: bytes) -> bytes:
+        """An HMAC-SHA256 tag over the server's own private state (`core.log.verified`),
+        under a key derived from the seed. A MAC, not a signature: SPEC §7 keeps the log
+        key for checkpoints alone, and only this key's holder ever checks the tag."""
+        key = hmac.new(bytes(self._key), b"foureyes/log-state-tag/v1", hashlib.sha256).digest()
+        return hmac.new(key, message, hashlib.sha256).digest()
+
     def __repr__(self) -> str:
         return f"LogSigner({self.name})"
 
@@ -163,7 +172,11 @@ def _split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
 
 def parse_checkpoint(note: str) -> Checkpoint:
     """The body of a note, strictly parsed (signatures are not checked here)."""
-    body, _ = _split_note(note)
+    return _parse(note)[0]
+
+
+def _parse(note: str) -> tuple[Checkpoint, str, list[tuple[str, bytes, bytes]]]:
+    body, sigs = _split_note(note)
     lines = body.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise _fail("the checkpoint body needs origin, size and root lines")
@@ -175,7 +188,7 @@ def parse_checkpoint(note: str) -> Checkpoint:
     raw_root = _b64(root, "the checkpoint root")
     if len(raw_root) != 32:
         raise _fail("the checkpoint root is not 32 bytes")
-    return Checkpoint(origin, int(size), raw_root)
+    return Checkpoint(origin, int(size), raw_root), body, sigs
 
 
 def verify_checkpoint(note: str, trusted: Iterable[LogVerifier]) -> Checkpoint:
@@ -189,24 +202,33 @@ def verify_checkpoint(note: str, trusted: Iterable[LogVerifier]) -> Checkpoint:
 
 
 def _verify_checkpoint(note: str, trusted: list[LogVerifier]) -> Checkpoint:
-    checkpoint = parse_checkpoint(note)
-    body, sigs = _split_note(note)
+    checkpoint, body, sigs = _parse(note)  # one parse (a log verify checks a million)
     good = 0
     for name, khash, sig in sigs:
         for key in trusted:
-            if key.name != name or key.hash != khash:
+            if key.name != name or _key_hash(key) != khash:
                 continue
             if key.name != checkpoint.origin:
                 raise _fail(f"log key {key.name} signed a checkpoint of another log "
                             f"({checkpoint.origin})")
             try:
-                nacl.signing.VerifyKey(key.public).verify(body.encode(), sig)
+                _verify_key(key.public).verify(body.encode(), sig)
             except (nacl.exceptions.BadSignatureError, ValueError) as e:
                 raise _fail(f"the signature of trusted log key {name} does not verify") from e
             good += 1
     if good == 0:
         raise _fail("no trusted log key signed this checkpoint")
     return checkpoint
+
+
+@lru_cache(maxsize=64)
+def _key_hash(key: LogVerifier) -> bytes:
+    return key.hash
+
+
+@lru_cache(maxsize=64)
+def _verify_key(public: bytes) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(public)
 
 
 def split_notes(text: str) -> list[str]:

@@ -25,6 +25,8 @@ transaction, so a crash leaves either the whole event and its checkpoint or none
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,7 +37,6 @@ import sqlite_utils
 from core.errors import InvalidData, TransportError
 from core.log.merkle import (
     EMPTY_ROOT,
-    CompactRange,
     consistency_path,
     fold,
     inclusion_path,
@@ -63,6 +64,7 @@ Q_NODE = "SELECT hash FROM log_nodes WHERE level=? AND idx=?"
 Q_ENTRY = "SELECT entry FROM log_entries WHERE idx=?"
 Q_ENTRIES = "SELECT entry FROM log_entries WHERE idx>=? AND idx<? ORDER BY idx"
 Q_CHECKPOINT_AT = "SELECT note FROM log_checkpoints WHERE size=?"
+Q_COVERING = "SELECT note FROM log_checkpoints WHERE size>=? ORDER BY size LIMIT 1"
 Q_LATEST = ("SELECT note FROM log_checkpoints WHERE size=(SELECT MAX(size) FROM "
             "log_checkpoints)")
 I_ENTRY = "INSERT INTO log_entries (idx, entry, leaf) VALUES (?, ?, ?)"
@@ -168,6 +170,14 @@ class LogStore:
             row = self.conn.execute(Q_CHECKPOINT_AT, (size,)).fetchone()
         return row[0] if row else None
 
+    def checkpoint_covering(self, size: int) -> str | None:
+        """The smallest stored note of at least this size: a server signs one checkpoint
+        per group commit, so the note covering an event may be a few steps larger than the
+        event's own size (never larger than the group it was committed in)."""
+        with _storage("read the log"):
+            row = self.conn.execute(Q_COVERING, (size,)).fetchone()
+        return row[0] if row else None
+
     def latest_checkpoint(self) -> str | None:
         with _storage("read the log"):
             row = self.conn.execute(Q_LATEST).fetchone()
@@ -233,6 +243,18 @@ class LogStore:
         conn.executemany(I_NODE, batch)
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a verification may start instead of at entry 0: the first ``size`` entries
+    were verified earlier and their tree hashed to ``root``. The caller vouches for the
+    pair (the server authenticates it with a key derived from the log key, see
+    `core.log.verified`); `verify_store` checks that the stored subtree hashes covering
+    [0, size) still fold to ``root`` and recomputes everything after."""
+
+    size: int
+    root: bytes
+
+
 @dataclass
 class StoreReport:
     size: int = 0
@@ -240,135 +262,304 @@ class StoreReport:
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
     first_bad_checkpoint: str | None = None  # the earliest outside note the log breaks
+    entries_read: int = 0  # entries streamed and rehashed (from the resume point on)
+    root: bytes | None = None  # the recomputed root of the whole log, when every entry was good
+    signed_size: int = 0  # the largest size a good stored checkpoint (or the resume) covers
     _first_outside: int | None = field(default=None, repr=False)
 
     def _bad_outside(self, position: int, label: str) -> None:
         if self._first_outside is None or position < self._first_outside:
             self._first_outside, self.first_bad_checkpoint = position, label
 
+    def _bad_index(self, index: int) -> None:
+        if self.first_bad_index is None or index < self.first_bad_index:
+            self.first_bad_index = index
+
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+@dataclass
+class _Due:
+    """A checkpoint to compare with the tree when the stream reaches its size."""
+
+    size: int
+    root: bytes
+    name: str
+    position: int | None  # its place among the outside notes; None for a stored one
+    label: str
+
+
+Q_STREAM = "SELECT idx, entry, leaf FROM log_entries WHERE idx>=? ORDER BY idx"
+Q_STORED_NOTES = "SELECT size, note FROM log_checkpoints WHERE size>=? ORDER BY size"
+Q_RANGE = "SELECT hash FROM log_nodes WHERE level=? AND idx>=? AND idx<? ORDER BY idx"
+Q_BEYOND = "SELECT 1 FROM log_nodes WHERE level=? AND idx>=? LIMIT 1"
+BLOCK = 8192  # leaves per block: its subtrees are hashed in memory, level by level
+FETCH = 256  # entries read at a time: each is at most 64 KiB, so at most 16 MiB held
+
+
 def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
-                 extra_checkpoints: Iterable[str | tuple[str, str]] = ()) -> StoreReport:
+                 extra_checkpoints: Iterable[str | tuple[str, str]] = (),
+                 resume: Resume | None = None) -> StoreReport:
     """Recompute every leaf, stored node and root from the stored bytes; check every
     checkpoint, the stored ones and ``extra_checkpoints`` (notes kept outside the store,
-    as text or as (label, text)), against the recomputed tree.
+    as text or as (label, text)), against the recomputed tree; with ``trusted`` keys, check
+    every one's signature too.
+
+    Streamed: one pass over the entries in index order through a cursor, the tree kept as
+    its compact range (O(log n) hashes), the stored subtree hashes read level by level
+    beside it and each stored checkpoint compared with the root at its size as the pass
+    reaches it. Memory is bounded whatever the log's length.
 
     An outside checkpoint is consistent with the log when the log's first ``size``
     entries hash to its root (RFC 9162 §2.1.4: the old tree is a prefix of the new one;
     we hold every leaf, so we compare the roots rather than a proof). One beyond the log's
-    size means entries were removed after it was signed."""
+    size means entries were removed after it was signed.
+
+    With ``resume``, entries before ``resume.size`` are not reread: the stored subtree
+    hashes covering them must fold to ``resume.root``, and stored checkpoints before it are
+    not checked again (outside ones are, against the stored subtree hashes)."""
     report = StoreReport()
-    rows = db.conn.execute("SELECT idx, entry, leaf FROM log_entries ORDER BY idx").fetchall()
-    leaves: list[bytes] = []
-    nodes = _NodeCheck(db.conn)
-    for expected, (idx, entry, leaf) in enumerate(rows):
-        recomputed = leaf_hash(bytes(entry))
-        if idx != expected or recomputed != bytes(leaf):
-            report.first_bad_index = expected
-            report.problems.append(f"entry {expected} does not match its stored leaf hash "
-                                   "(altered or missing)")
-            break
-        leaves.append(recomputed)
-        nodes.add(expected, recomputed)
-    report.size = len(rows)
-    if len(leaves) == len(rows):
-        nodes.finish(report, len(rows))
-    stored = [("stored", r[0]) for r in db.conn.execute(
-        "SELECT note FROM log_checkpoints ORDER BY size")]
+    conn = db.conn
+    size = LogStore._size(conn)
+    report.size = size
+    start = 0 if resume is None else resume.size
+    report.signed_size = start
+    stack: list[tuple[int, int, bytes]] = []
+    if resume is not None:
+        stack = _resumed_range(conn, report, size, resume)
+        if stack is None:
+            return report
     outside = [(x, x) if isinstance(x, str) else x for x in extra_checkpoints]
-    parsed: list[tuple[int, bytes, str, int | None, str]] = []
-    for n, (label, note) in enumerate([*stored, *outside]):
-        kept = n >= len(stored)
+    due = _due_checkpoints(conn, report, trusted, outside, start)
+    good, unreached = _stream(conn, report, start, size, stack, due)
+    for cp in unreached:  # what the stream never reached: beyond the good entries
+        kept = cp.position is not None
+        why = "its entries were deleted" if kept and cp.size > size else \
+            "its entries are altered or missing"
+        report.problems.append(f"{cp.name} (size {cp.size}) is not consistent with the log: "
+                               f"the log has only {good} good entries ({why})")
+        if kept:
+            report._bad_outside(cp.position, cp.label)
+    return report
+
+
+def _resumed_range(conn: sqlite3.Connection, report: StoreReport, size: int,
+                   resume: Resume) -> list[tuple[int, int, bytes]] | None:
+    """The compact range at ``resume.size`` from the stored subtree hashes, if they still
+    fold to the remembered root; else a problem and None."""
+    if resume.size > size:
+        report.problems.append(f"the log has {size} entries, fewer than the {resume.size} "
+                               "verified before (entries were deleted)")
+        report._bad_index(size)
+        return None
+    if resume.size == 0:
+        return []
+    try:
+        stack = [(level, i, LogStore._node(conn, level, i))
+                 for level, i in perfect_cover(0, resume.size)]
+    except InvalidData as e:
+        why = e.message
+    else:
+        why = "its stored subtree hashes no longer fold to the root verified then"
+        if fold([h for _, _, h in stack]) == resume.root:
+            return stack
+    report.problems.append(f"the log's first {resume.size} entries changed since they were "
+                           f"verified: {why}")
+    report._bad_index(0)
+    return None
+
+
+def _due_checkpoints(conn: sqlite3.Connection, report: StoreReport,
+                     trusted: list[LogVerifier], outside: list[tuple[str, str]],
+                     start: int) -> Iterator[_Due]:
+    """The checkpoints to compare, in size order: stored ones from ``start`` on, streamed
+    from a cursor, merged with the outside ones (held: they came from a file). Each is
+    signature-checked (with ``trusted``) or parsed as it comes; one that fails is a
+    problem, not compared."""
+    import heapq
+
+    def check(note: str, name: str, position: int | None, label: str) -> _Due | None:
         report.checkpoints += 1
-        name = f"checkpoint {label}" if kept else "a stored checkpoint"
         try:
             cp = verify_checkpoint(note, trusted) if trusted else parse_checkpoint(note)
         except InvalidData as e:
             report.problems.append(f"{name}: {e.message}")
-            if kept:
-                report._bad_outside(n, label)
-            continue
-        if cp.size > len(leaves):
-            why = "its entries were deleted" if kept and cp.size > report.size else \
-                "its entries are altered or missing"
-            report.problems.append(f"{name} (size {cp.size}) is not consistent with the log: "
-                                   f"the log has only {len(leaves)} good entries ({why})")
-            if kept:
-                report._bad_outside(n, label)
-        else:
-            parsed.append((cp.size, cp.root, name, n if kept else None, label))
-    # One pass over the leaves, comparing roots as each checkpoint's size is reached:
-    # linear in the log, however many checkpoints there are (a server signs one per event).
-    order = sorted(range(len(parsed)), key=lambda j: parsed[j][0])
-    compact = CompactRange()
-    last_good = 0
-    for j in order:
-        size, root, name, position, label = parsed[j]
-        while compact.size < size:
-            compact.append(leaves[compact.size])
-        if compact.root() == root:
-            last_good = max(last_good, size)
-            continue
-        report.problems.append(f"{name} (size {size}) is not consistent with the log: its "
-                               "root differs from the recomputed one")
-        if position is not None:
-            report._bad_outside(position, label)
-        if report.first_bad_index is None or report.first_bad_index >= size:
-            report.first_bad_index = last_good  # the damage lies after the last good one
-    return report
+            if position is not None:
+                report._bad_outside(position, label)
+            return None
+        return _Due(cp.size, cp.root, name, position, label)
+
+    def stored() -> Iterator[_Due]:
+        for row_size, note in conn.execute(Q_STORED_NOTES, (start,)):
+            cp = check(note, "a stored checkpoint", None, "stored")
+            if cp is None:
+                continue
+            if cp.size != row_size:
+                report.problems.append(f"a stored checkpoint of size {cp.size} is filed "
+                                       f"under size {row_size} (moved)")
+                report._bad_index(min(cp.size, row_size))
+                continue
+            yield cp
+
+    kept = [cp for n, (label, note) in enumerate(outside)
+            if (cp := check(note, f"checkpoint {label}", n, label)) is not None]
+    kept.sort(key=lambda cp: cp.size)
+    return heapq.merge(kept, stored(), key=lambda cp: cp.size)
 
 
-class _NodeCheck:
-    """Streams the recomputed perfect-subtree hashes past the stored ones, level by level
-    (one cursor per level, O(log n) memory): a wrong stored node would make the server sign
-    wrong roots and serve wrong proofs."""
+def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int,
+            stack: list[tuple[int, int, bytes]],
+            due: Iterator[_Due]) -> tuple[int, Iterator[_Due]]:
+    """The one pass: rehash the entries from ``start`` on, block by aligned block; compare
+    every recomputed subtree hash with the stored one and each due checkpoint's root with
+    the root at its size. ``stack`` is the compact range at ``start`` as (level, index,
+    hash), left to right. Returns how many entries were good (the pass stops at the first
+    bad one) and the checkpoints it did not reach."""
+    stored = _StoredNodes(conn)
+    entries = conn.execute(Q_STREAM, (start,))
+    last_good = start  # the largest size a checkpoint was found consistent at
+    nxt = next(due, None)
+    p = start
+    while True:
+        want = min(BLOCK, p & -p or BLOCK, size - p)
+        leaves, bad = _leaves(entries, p, want, report)
+        levels = _levels(leaves)
+        for level in range(1, len(levels)):
+            stored.check_range(level, p >> level, levels[level])
+        end = p + len(leaves)
+        while nxt is not None and nxt.size <= end:
+            if nxt.size < start:  # an outside note older than the resume point
+                root = stored.root(nxt.size)
+            else:
+                hashes = [h for _, _, h in stack]
+                if nxt.size > p:
+                    hashes += [levels[lv][i - (p >> lv)]
+                               for lv, i in perfect_cover(p, nxt.size)]
+                root = fold(hashes) if hashes else EMPTY_ROOT
+            if root == nxt.root:
+                last_good = max(last_good, nxt.size)
+                if nxt.position is None:
+                    report.signed_size = max(report.signed_size, nxt.size)
+            else:
+                report.problems.append(f"{nxt.name} (size {nxt.size}) is not consistent "
+                                       "with the log: its root differs from the recomputed one")
+                if nxt.position is not None:
+                    report._bad_outside(nxt.position, nxt.label)
+                report._bad_index(last_good if nxt.size > start else 0)
+            nxt = next(due, None)
+        if bad is not None:
+            report.problems.append(f"entry {bad} does not match its stored leaf hash "
+                                   "(altered or missing)")
+            report._bad_index(bad)
+            break
+        if end == p:  # nothing left to read
+            break
+        for lv, i in perfect_cover(p, end):
+            _push(stack, lv, i, levels[lv][i - (p >> lv)], stored)
+        p = end
+    if p == size and bad is None:
+        stored.finish(size)
+        report.root = fold([h for _, _, h in stack]) if stack else EMPTY_ROOT
+    if stored.problem is not None:
+        why, at = stored.problem
+        report.problems.append(why)
+        report._bad_index(at)
+    return p, itertools.chain([] if nxt is None else [nxt], due)
+
+
+def _leaves(entries: sqlite3.Cursor, first: int, want: int,
+            report: StoreReport) -> tuple[list[bytes], int | None]:
+    """The next ``want`` leaf hashes, recomputed from the entries (read FETCH at a time),
+    up to the first entry that is missing or does not hash to its stored leaf (its index
+    is the second value, else None)."""
+    sha = hashlib.sha256
+    leaves: list[bytes] = []
+    while len(leaves) < want:
+        rows = entries.fetchmany(min(FETCH, want - len(leaves)))
+        at = first + len(leaves)
+        if not rows:
+            return leaves, at
+        report.entries_read += len(rows)
+        idxs, blobs, kept = zip(*rows, strict=True)
+        calc = [sha(b"\x00" + e).digest() for e in blobs]
+        if list(idxs) != list(range(at, at + len(rows))) or calc != list(kept):
+            k = next(k for k in range(len(rows)) if idxs[k] != at + k or calc[k] != kept[k])
+            return leaves + calc[:k], at + k
+        leaves += calc
+    return leaves, None
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every complete subtree hash over an aligned run of leaves, level by level."""
+    sha = hashlib.sha256
+    levels = [leaves]
+    while len(levels[-1]) >= 2:
+        below = levels[-1]  # an odd last one waits for its sibling in a later block
+        levels.append([sha(b"\x01" + a + b).digest()
+                       for a, b in zip(below[0::2], below[1::2], strict=False)])
+    return levels
+
+
+def _push(stack: list[tuple[int, int, bytes]], level: int, index: int, node: bytes,
+          stored: _StoredNodes) -> None:
+    """Append the perfect subtree (level, index) to the compact range, merging it with its
+    left siblings; each merged node is compared with the stored one."""
+    while index & 1:  # a right child: its parent subtree is complete now
+        _lv, _i, left = stack.pop()
+        node = node_hash(left, node)
+        level, index = level + 1, index >> 1
+        stored.check_range(level, index, [node])
+    stack.append((level, index, node))
+
+
+class _StoredNodes:
+    """The stored subtree hashes, compared range by range with the recomputed ones (one
+    indexed range read per level per block): a wrong stored node would make the server
+    sign wrong roots and serve wrong proofs. Keeps the first problem only."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.stack: list[bytes] = []
-        self.cursors: dict[int, Iterator] = {}
         self.problem: tuple[str, int] | None = None
+        self._done = 0
         try:
-            conn.execute("SELECT 1 FROM log_nodes LIMIT 1")
+            self.cursor = conn.cursor()
+            self.cursor.row_factory = lambda _c, row: row[0]
+            self.cursor.execute("SELECT 1 FROM log_nodes LIMIT 1")
             self.present = True
         except sqlite3.OperationalError:
             self.present = False  # a log written before log_nodes existed
 
-    def _stored(self, level: int) -> Iterator:
-        if level not in self.cursors:
-            self.cursors[level] = iter(self.conn.execute(
-                "SELECT idx, hash FROM log_nodes WHERE level=? ORDER BY idx", (level,)))
-        return self.cursors[level]
+    def check_range(self, level: int, first: int, nodes: list[bytes]) -> None:
+        if not self.present or not nodes:
+            return
+        kept = self.cursor.execute(Q_RANGE, (level, first, first + len(nodes))).fetchall()
+        if kept == nodes:
+            return
+        k = next((k for k in range(len(nodes)) if k >= len(kept) or kept[k] != nodes[k]),
+                 len(nodes) - 1)
+        done = ((first + k + 1) << level) - 1  # the leaf that completes it
+        if self.problem is None or done < self._done:
+            self._done = done  # report the first one the stream would have completed
+            self.problem = (f"the stored subtree hash ({level}, {first + k}) is missing or "
+                            "differs from the recomputed one", (first + k) << level)
 
-    def add(self, index: int, leaf: bytes) -> None:
-        self.stack.append(leaf)
-        level, i = 0, index
-        while i & 1 and self.present and self.problem is None:
-            right = self.stack.pop()
-            node = node_hash(self.stack.pop(), right)
-            self.stack.append(node)
-            level, i = level + 1, i >> 1
-            row = next(self._stored(level), None)
-            if row is None or row[0] != i or bytes(row[1]) != node:
-                self.problem = (f"the stored subtree hash ({level}, {i}) is missing or "
-                                "differs from the recomputed one", i << level)
+    def root(self, size: int) -> bytes:
+        """The root at ``size`` from the stored nodes (for sizes before a resume point)."""
+        try:
+            return EMPTY_ROOT if size == 0 else fold(
+                [LogStore._node(self.conn, lv, i) for lv, i in perfect_cover(0, size)])
+        except InvalidData:
+            return b""
 
-    def finish(self, report: StoreReport, size: int) -> None:
-        if self.problem is None and self.present:
-            top = (size.bit_length() if size else 0)
-            for level in range(1, top + 1):
-                if next(self._stored(level), None) is not None:
-                    self.problem = ("the log stores subtree hashes beyond its entries", size)
-                    break
-            if self.problem is None and self.conn.execute(
-                    "SELECT 1 FROM log_nodes WHERE level>? LIMIT 1", (top,)).fetchone():
-                self.problem = ("the log stores subtree hashes beyond its entries", size)
-        if self.problem is not None:
-            why, bad = self.problem
-            report.problems.append(why)
-            if report.first_bad_index is None or report.first_bad_index > bad:
-                report.first_bad_index = bad
+    def finish(self, size: int) -> None:
+        """No stored node may lie beyond the entries."""
+        if self.problem is not None or not self.present:
+            return
+        top = size.bit_length()
+        extra = any(self.conn.execute(Q_BEYOND, (level, size >> level)).fetchone()
+                    for level in range(1, top + 1))
+        if extra or self.conn.execute("SELECT 1 FROM log_nodes WHERE level>? LIMIT 1",
+                                      (top,)).fetchone():
+            self.problem = ("the log stores subtree hashes beyond its entries", size)

@@ -17,19 +17,27 @@ compares it with the store:
     server judges with) over the decisions recorded so far at that event's time;
     `expired` after `proposal.expired`; `executed` after `receipt.recorded`.
 
-Read-only; linear in the log and the store.
+`foureyes log verify` replays everything: linear in the log and the store. The server's
+start-up (`check_at_start`) replays only the proposals named since the state it verified
+at its previous start (`core.log.verified`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from core.errors import InvalidData
 from core.formats import Decision, Event, Proposal, Receipt
 from core.log.events import Recorded, recorded_for
 from core.policy import APPROVED, REJECTED, Policy, SignedDecision, evaluate
+
+if TYPE_CHECKING:
+    from core.log.note import LogSigner
+    from core.server.store import ServerStore
 
 # As the server maps an outcome to a status: anything but approved or rejected stays pending.
 _STATUS = {APPROVED: "approved", REJECTED: "rejected"}
@@ -49,12 +57,37 @@ def is_server_store(conn: sqlite3.Connection) -> bool:
                         "name='proposals'").fetchone() is not None
 
 
-def replay_store(conn: sqlite3.Connection) -> list[ReplayProblem]:
-    """Every disagreement between the log's events and the store's rows, per proposal."""
+def replay_store(conn: sqlite3.Connection, since: int = 0) -> list[ReplayProblem]:
+    """Every disagreement between the log's events and the store's rows, per proposal.
+
+    With ``since`` (a start-up after a verified one, see `check_at_start`): only the
+    proposals the entries from ``since`` on name, each against all of its events (the
+    earlier ones found by scanning back from ``since`` until its submission); rows about
+    other proposals are not read."""
+    if since:
+        return _replay_since(conn, since)
     events: dict[str, list[Event]] = {}
     raw: dict[str, list[bytes]] = {}
+    problems = _collect(conn.execute("SELECT idx, entry FROM log_entries ORDER BY idx"),
+                        events, raw)
+    rows = {h: (bytes(body), status, receipt) for h, body, status, receipt in conn.execute(
+        "SELECT hash, body, status, receipt FROM proposals")}
+    decisions: dict[str, list[tuple]] = {}
+    for row in conn.execute("SELECT hash, proposal, seq, reviewer, verdict, body, signature "
+                            "FROM decisions ORDER BY proposal, seq"):
+        decisions.setdefault(row[1], []).append(row)
+    policies = _policies(conn)
+    for h in sorted(set(events) | set(rows) | set(decisions)):
+        problems += [ReplayProblem(h, m) for m in _replay_one(
+            h, recorded_for(raw.get(h, []), h), events.get(h, []), rows.get(h),
+            decisions.get(h, []), policies)]
+    return problems
+
+
+def _collect(entries: Iterable[tuple[int, bytes]], events: dict[str, list[Event]],
+             raw: dict[str, list[bytes]]) -> list[ReplayProblem]:
     problems: list[ReplayProblem] = []
-    for idx, entry in conn.execute("SELECT idx, entry FROM log_entries ORDER BY idx"):
+    for idx, entry in entries:
         try:
             event = Event.from_bytes(bytes(entry))
         except InvalidData as e:
@@ -64,18 +97,89 @@ def replay_store(conn: sqlite3.Connection) -> list[ReplayProblem]:
         if h is not None:
             events.setdefault(h, []).append(event)
             raw.setdefault(h, []).append(bytes(entry))
-    rows = {h: (bytes(body), status, receipt) for h, body, status, receipt in conn.execute(
-        "SELECT hash, body, status, receipt FROM proposals")}
-    decisions: dict[str, list[tuple]] = {}
-    for row in conn.execute("SELECT hash, proposal, seq, reviewer, verdict, body, signature "
-                            "FROM decisions ORDER BY proposal, seq"):
-        decisions.setdefault(row[1], []).append(row)
-    policies = {h: bytes(b) for h, b in conn.execute("SELECT hash, body FROM policies")}
-    for h in sorted(set(events) | set(rows) | set(decisions)):
-        problems += [ReplayProblem(h, m) for m in _replay_one(
-            h, recorded_for(raw.get(h, []), h), events.get(h, []), rows.get(h),
-            decisions.get(h, []), policies)]
     return problems
+
+
+def _policies(conn: sqlite3.Connection) -> dict[str, bytes]:
+    return {h: bytes(b) for h, b in conn.execute("SELECT hash, body FROM policies")}
+
+
+_PROPOSAL_FIELD = b'"proposal":"'
+
+
+def _replay_since(conn: sqlite3.Connection, since: int) -> list[ReplayProblem]:
+    events: dict[str, list[Event]] = {}
+    raw: dict[str, list[bytes]] = {}
+    problems = _collect(conn.execute("SELECT idx, entry FROM log_entries WHERE idx>=? "
+                                     "ORDER BY idx", (since,)), events, raw)
+    need = {h for h, evs in events.items()
+            if not any(e.type == "proposal.submitted" for e in evs)}
+    earlier: list[tuple[int, bytes]] = []
+    if need:  # back from `since` to each one's submission; entries are canonical JSON
+        for idx, entry in conn.execute("SELECT idx, entry FROM log_entries WHERE idx<? "
+                                       "ORDER BY idx DESC", (since,)):
+            at = entry.find(_PROPOSAL_FIELD)
+            if at < 0:
+                continue
+            start = at + len(_PROPOSAL_FIELD)
+            h = entry[start:entry.find(b'"', start)].decode("ascii", "replace")
+            if h not in need:
+                continue
+            earlier.append((idx, entry))
+            try:
+                kind = Event.from_bytes(bytes(entry)).type
+            except InvalidData:
+                continue  # _collect reports it
+            if kind == "proposal.submitted":
+                need.discard(h)
+                if not need:
+                    break
+    before: dict[str, list[Event]] = {}
+    before_raw: dict[str, list[bytes]] = {}
+    problems += _collect(reversed(earlier), before, before_raw)
+    policies = _policies(conn)
+    for h in sorted(events):
+        row = conn.execute("SELECT body, status, receipt FROM proposals WHERE hash=?",
+                           (h,)).fetchone()
+        drows = conn.execute("SELECT hash, proposal, seq, reviewer, verdict, body, signature "
+                             "FROM decisions WHERE proposal=? ORDER BY seq", (h,)).fetchall()
+        mine = before_raw.get(h, []) + raw[h]
+        problems += [ReplayProblem(h, m) for m in _replay_one(
+            h, recorded_for(mine, h), before.get(h, []) + events[h],
+            None if row is None else (bytes(row[0]), row[1], row[2]), drows, policies)]
+    return problems
+
+
+def check_at_start(store: ServerStore, signer: LogSigner) -> None:
+    """The server's start-up check, incremental: verify the log and replay the store from
+    the state remembered (tagged with the log key) at the last start, then remember the
+    new one. Fails closed (log_damaged), naming where. See `core.log.verified` for what an
+    attacker with write access to the data directory can and cannot get past it."""
+    from core.log.store import verify_store
+    from core.log.verified import remember, remembered
+
+    conn = store.db.conn
+    resume = remembered(conn, signer)
+    report = verify_store(store.db, [signer.verifier], resume=resume)
+    if report.ok and report.signed_size < report.size:
+        report.problems.append(f"entries {report.signed_size} to {report.size - 1} are "
+                               "covered by no checkpoint this server signed (appended "
+                               "without its key)")
+        report.first_bad_index = report.signed_size
+    if not report.ok:
+        where = f" (first bad index {report.first_bad_index})" \
+            if report.first_bad_index is not None else ""
+        raise InvalidData("log_damaged", "the audit log does not verify" + where + ": "
+                          + "; ".join(report.problems[:3]))
+    # The store's rows must agree with what the log says happened: a row edited by hand
+    # (a deleted reject, a forced status) stops the server instead of serving it.
+    mismatches = replay_store(conn, 0 if resume is None else resume.size)
+    if mismatches:
+        raise InvalidData("log_damaged", "the store disagrees with its audit log: "
+                          + "; ".join(str(m) for m in mismatches[:3]))
+    if report.root is not None and (resume is None or report.size > resume.size):
+        with store.write() as c:
+            remember(c, signer, report.size, report.root)
 
 
 def _replay_one(h: str, rec: Recorded, events: list[Event], row: tuple | None,

@@ -1,8 +1,9 @@
 """The server's SQLite store (WAL): proposals, decisions, tokens, sessions and the log.
 
-Every state change and the log event that records it are written in ONE transaction, then a
-checkpoint is signed for the new log size in the same transaction: after a crash the store
-holds either the whole step or none of it.
+Every state change and the log event that records it are written in ONE transaction, and
+a checkpoint is signed for the new log size in the same transaction, before its COMMIT:
+after a crash the store holds either the whole step and a checkpoint covering it, or none
+of it.
 
 Connections: one writer connection, used only inside `write()` under one lock; every other
 thread reads through its own connection (`conn` picks the right one), so a reader sees
@@ -10,7 +11,11 @@ committed rows only, never a writer's half-done step. SQLite in WAL mode lets th
 while the writer writes, in this process and in others (log verify).
 
 Group commit: steps that arrive while one is running share the next COMMIT (see `write`):
-one fsync for many steps, and still no step acknowledged before it is durable.
+one fsync for many steps, and still no step acknowledged before it is durable. The group
+is also the checkpoint batch: ONE checkpoint is signed per group that logged anything, for
+the log's size at its COMMIT, so every acknowledged step is inside the latest checkpoint
+when its caller returns, and a busy server signs (and a verifier checks) one note per
+group instead of one per event (at most MAX_GROUP_STEPS steps apart).
 
 Checkpoint file: after each commit, the checkpoints its steps signed are appended to a
 file outside the data directory (O_APPEND, fsynced) for the operator to ship elsewhere;
@@ -154,8 +159,8 @@ class ServerStore:
         self._waiting = 0
         self._open = False
         self._group = self._committed = self._group_steps = 0
-        self._group_notes: list[str] = []
-        self._failed: dict[int, sqlite3.Error] = {}
+        self._group_signer: LogSigner | None = None  # set when a step of the group logged
+        self._failed: dict[int, Exception] = {}
         with self.lock:
             self._local.writing = True  # LogStore creates its tables through the writer
             try:
@@ -211,14 +216,14 @@ class ServerStore:
                 self._open, self._group = True, self._group + 1
                 self._group_steps = 0
             group = self._group
-            self._local.writing, self._local.notes = True, []
+            self._local.writing, self._local.signer = True, None
             try:
                 with self._savepoint():
                     yield self._writer
-                self._group_notes += self._local.notes
+                self._group_signer = self._local.signer or self._group_signer
                 self._group_steps += 1
             finally:
-                self._local.writing, self._local.notes = False, []
+                self._local.writing, self._local.signer = False, None
                 if self._waiting == 0 or self._group_steps >= MAX_GROUP_STEPS:
                     self._commit()
                 while self._committed < group:
@@ -240,11 +245,18 @@ class ServerStore:
 
     def _commit(self) -> None:
         """Commit the open group and ship its checkpoints; under the lock."""
-        group, notes = self._group, self._group_notes
-        self._open, self._group_notes = False, []
+        group, signer = self._group, self._group_signer
+        self._open, self._group_signer = False, None
+        notes: list[str] = []
         try:
+            if signer is not None:  # the group's one checkpoint, in its transaction
+                self._local.writing = True
+                try:
+                    notes.append(self.log.sign_checkpoint(signer))
+                finally:
+                    self._local.writing = False
             self._writer.execute("COMMIT")
-        except sqlite3.Error as e:
+        except (sqlite3.Error, TransportError) as e:
             with suppress(sqlite3.Error):
                 self._writer.execute("ROLLBACK")
             self._failed[group] = e
@@ -255,11 +267,12 @@ class ServerStore:
         self._cv.notify_all()
 
     def log_event(self, signer: LogSigner, kind: str, at: datetime, **fields: str) -> int:
-        """Append one event and sign the new checkpoint; call inside `write()`."""
+        """Append one event; call inside `write()`. The group's checkpoint, signed before
+        its COMMIT, covers it (see `_commit`)."""
         if not getattr(self._local, "writing", False):
             raise TransportError("storage", "log events are written inside write()")
         index = self.log.append(Event.make(kind, at, **fields).raw)
-        self._local.notes.append(self.log.sign_checkpoint(signer))
+        self._local.signer = signer
         return index
 
     # ------------------------------------------------------------------ checkpoint file
