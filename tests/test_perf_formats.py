@@ -95,7 +95,7 @@ HOSTILE = [
     b"[" * 33 + b"[]" + b"]" * 33, b"[" * 32 + b"[]" + b"]" * 32,
     # compact but not canonical: the reader without require_canonical takes its own path
     b'{"index":1,"entry":"x"}', b'{"index":1,"index":1}', b'{"b":{"d":1,"c":2},"a":[]}',
-    b'{"a":1} ', b'{"a":1}\n', b'{"a":"\u00e9"}', b'{"a":"\\ud800"}',
+    b'{"a":1} ', b'{"a":1}\n', b'{"a":"\\u00e9"}', b'{"a":"\\ud800"}',
 ]
 
 
