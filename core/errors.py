@@ -20,8 +20,15 @@ class FoureyesError(Exception):
         self.message = message
 
     def diagnostics(self) -> str:
-        """The sentence shown to a person, prefixed by the code a machine can match."""
-        return f"[{self.code}] {self.message}"
+        """The sentence shown to a person, prefixed by the code a machine can match.
+
+        Both may quote what someone else chose (a server's answer, a share's file name, an
+        agent's text), so both are shown with their control, bidi and line-break
+        characters made visible: an escape sequence in a hostile server's error message
+        must not rewrite the terminal it is printed on. `code` and `message` stay verbatim."""
+        from core.textsafety import shown
+
+        return f"[{shown(self.code)}] {shown(self.message)}"
 
     def __str__(self) -> str:
         return self.message

@@ -47,22 +47,27 @@ def make_decision(proposal: Proposal, *, verdict: str, reason: str, identity: st
 
 
 def render_proposal(view, policy: Policy, now: datetime) -> str:  # noqa: ANN001 - ProposalView
-    """Plain text for a terminal: agent text is labelled unverified and made visible."""
+    """Plain text for a terminal: agent text is labelled unverified and made visible.
+
+    What the queue sent (the status, the policy's name, the agent's text, reviewers'
+    reasons) goes through `shown`: one line each, no control reaches the terminal. The
+    agent's multi-line fields keep their line breaks, indented under their label, so no
+    line they draw starts where this report's own lines start."""
     from core.formats import canonical
     from core.policy import match_rule
-    from core.textsafety import reveal
+    from core.textsafety import reveal, shown, shown_lines
 
     p = view.proposal
     rule = match_rule(policy, p.route, p.params)
     left = p.expires_at - now
-    lines = [f"Proposal   {p.hash}", f"Status     {view.status}",
+    lines = [f"Proposal   {p.hash}", f"Status     {shown(view.status)}",
              f"Route      {p.route}", f"Action     {p.action_hash}",
              f"Fingerprint {p.action_hash[7:15]}  (type it to approve)",
-             f"Requester  {p.requester}    Proposer {p.proposer}    Job {reveal(p.job_id)[0]}",
+             f"Requester  {p.requester}    Proposer {p.proposer}    Job {shown(p.job_id)}",
              f"Expires    {p.data['expires_at']} "
              f"({'expired' if left.total_seconds() < 0 else f'{int(left.total_seconds())} s left'})",
-             f"Policy     {policy.name} {policy.hash}",
-             f"Rule       {rule.describe() if rule else 'none (default ' + policy.default + ')'}"
+             f"Policy     {shown(policy.name)} {policy.hash}",
+             f"Rule       {shown(rule.describe()) if rule else 'none (default ' + policy.default + ')'}"
              f", needs {rule.approvals if rule else 0} approvals",
              "", "Exact action (canonical JSON):"]
     action, warn = reveal(canonical(p.action).decode())
@@ -73,17 +78,16 @@ def render_proposal(view, policy: Policy, now: datetime) -> str:  # noqa: ANN001
     for label, key in (("Title", "title"), ("Why", "why"), ("Blast radius", "blast_radius"),
                        ("Reversibility", "reversibility"), ("Cost (minor)", "cost_impact_minor"),
                        ("Confidence", "confidence")):
-        text, warn = reveal(str(s.get(key)))
-        warnings += warn
+        one_line = key != "why" and key != "blast_radius"
+        warnings += reveal(str(s.get(key)), single_line=one_line)[1]
+        text = shown(s.get(key)) if one_line else shown_lines(s.get(key), " " * 17)
         lines.append(f"  {label + ':':<15}{text}")
     for e in s.get("evidence", []):
-        text, warn = reveal(f"{e['label']}: {e['ref']}")
-        warnings += warn
-        lines.append(f"  {'Evidence:':<15}{text}")
+        warnings += reveal(f"{e['label']}: {e['ref']}", single_line=True)[1]
+        lines.append(f"  {'Evidence:':<15}{shown(e['label'] + ': ' + e['ref'])}")
     for g in s.get("gates_passed", []):
-        text, warn = reveal(g)
-        warnings += warn
-        lines.append(f"  {'Gate passed:':<15}{text}")
+        warnings += reveal(g, single_line=True)[1]
+        lines.append(f"  {'Gate passed:':<15}{shown(g)}")
     if view.decisions:
         lines += ["", "Decisions:"]
         for d in view.decisions:
@@ -91,7 +95,7 @@ def render_proposal(view, policy: Policy, now: datetime) -> str:  # noqa: ANN001
 
             doc = Decision.from_bytes(d.document)
             lines.append(f"  {doc.data['decided_at']}  {doc.reviewer}: {doc.verdict} — "
-                         f"{reveal(doc.reason)[0]}")
+                         f"{shown(doc.reason)}")
     for w in dict.fromkeys(warnings):
         lines.append(f"WARNING: {w}")
     return "\n".join(lines)

@@ -100,6 +100,26 @@ def is_plain(text: str, *, single_line: bool = False) -> bool:
     return reveal(text, single_line=single_line)[1] == []
 
 
+def shown(value: object) -> str:
+    """Any value someone else chose, as one line a terminal cannot be steered by.
+
+    Whoever wrote the value (a bundle, an agent's summary, a share's file name, a server's
+    error message) could put an escape sequence in it that erases the line above and prints
+    its own verdict, hides what follows, or a line break that draws an official-looking line
+    of its own. Every hidden, control, bidi or deceptive character and every line break is
+    made visible instead. Every CLI print of such a value goes through here."""
+    text = value if type(value) is str else str(value)
+    return reveal(text, single_line=True)[0]
+
+
+def shown_lines(value: object, indent: str) -> str:
+    """Multi-line text someone else wrote (an agent's "why"), with its line breaks kept but
+    every line after the first indented by `indent`, so no line it draws can start where
+    the tool's own lines start; everything else as in `shown`."""
+    text = reveal(value if type(value) is str else str(value))[0]
+    return text.replace("\n", "\n" + indent)
+
+
 def reveal(text: str, *, single_line: bool = False) -> tuple[str, list[str]]:
     """(text with every hidden or deceptive character made visible, warnings)."""
     if text.isascii():

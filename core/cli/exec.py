@@ -94,7 +94,9 @@ def exec_command(config_path: Path | None, route: str, env_names: tuple[str, ...
             runner.wait(submitted.proposal, config.wait if wait is None else wait, tick)
         result = runner.execute(submitted.proposal, run_signed)
     except StillPending as e:
-        click.echo(f"foureyes exec: {e.message}", err=True)
+        from core.textsafety import shown
+
+        click.echo(f"foureyes exec: {shown(e.message)}", err=True)
         sys.exit(EXIT_PENDING)
     except FoureyesError as e:
         click.echo(f"foureyes exec: {e.diagnostics()}", err=True)

@@ -12,6 +12,7 @@ import nacl.public
 from core.policy import Policy
 from core.policy.model import MAX_POLICY_BYTES
 from core.queue.safefs import SHARED_FILE_MODE, ShareRoot, Unsafe
+from core.textsafety import shown
 
 SUBDIRS = ("proposals", "decisions", "receipts", "claims", "status", "bundles")
 STATE_DIR_MODE = 0o700
@@ -46,7 +47,7 @@ def init(root: Path, policy_path: Path) -> None:
         try:
             existing = share.read(("policy.toml",), MAX_DOCUMENT_BYTES)
         except Unsafe as e:
-            raise click.UsageError(f"{root}: {e.message}") from e
+            raise click.UsageError(f"{root}: {shown(e.message)}") from e
         if existing is None:
             raise click.UsageError(f"{root} is not empty and is not a Foureyes folder")
         if existing != data:
@@ -55,8 +56,8 @@ def init(root: Path, policy_path: Path) -> None:
         share.make_folders(SUBDIRS)  # a link where a folder belongs is refused, not followed
         share.write(("policy.toml",), data, exclusive=False, mode=SHARED_FILE_MODE)
     except Unsafe as e:
-        raise click.UsageError(f"{root}: {e.message}") from e
-    click.echo(f"Folder queue ready at {root} with policy {policy.name} {policy.hash}")
+        raise click.UsageError(f"{root}: {shown(e.message)}") from e
+    click.echo(f"Folder queue ready at {root} with policy {shown(policy.name)} {policy.hash}")
 
 
 @folder.command("gate-init")

@@ -11,6 +11,7 @@ import click
 
 from core.cli.common import pick_transport, queue_options, resolve_id
 from core.errors import InvalidData, TransportError
+from core.textsafety import shown
 
 # `wait` (and `gate run`) exit codes, stable for scripts; 2 is a wrong command line.
 EXIT_APPROVED, EXIT_REJECTED, EXIT_EXPIRED, EXIT_PENDING = 0, 1, 3, 4
@@ -52,7 +53,8 @@ def report_problems(queue) -> None:  # noqa: ANN001 - a Queue
         return
     problems, more = take()
     for problem in problems:
-        click.echo(f"warning: [{problem.code}] {problem.name}: {problem.message}", err=True)
+        click.echo(f"warning: [{shown(problem.code)}] {shown(problem.name)}: "
+                   f"{shown(problem.message)}", err=True)
     if more:
         click.echo(f"warning: {more} more problems on the folder (see the gate's state)",
                    err=True)
@@ -155,7 +157,7 @@ def wait_for(queue, proposal_hash: str, timeout: float):  # noqa: ANN001, ANN201
         left = max(0.0, deadline - time.monotonic())
         view = queue.wait(proposal_hash, min(left, WAIT_SLICE) if chatty else left)
         if chatty and view.status != last:
-            click.echo(f"{now_utc():%H:%M:%S} {view.status}", err=True)
+            click.echo(f"{now_utc():%H:%M:%S} {shown(view.status)}", err=True)
             last = view.status
         if view.status != "pending" or time.monotonic() >= deadline:
             return view
@@ -183,7 +185,7 @@ def wait(proposal_id: str, timeout: float, server, folder, ca, token,  # noqa: A
     except (InvalidData, TransportError) as e:
         click.echo(f"error: {e.diagnostics()}", err=True)
         sys.exit(error_exit_code(e))
-    click.echo(f"{view.hash} {view.status}")
+    click.echo(f"{view.hash} {shown(view.status)}")
     sys.exit(exit_code_of(view.status))
 
 

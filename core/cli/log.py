@@ -38,16 +38,17 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
     from core.log.note import LogVerifier, split_notes
     from core.log.store import verify_store
     from core.server.replay import is_server_store, replay_store
+    from core.textsafety import shown
 
     try:
         trusted = [LogVerifier.from_text(k) for k in keys]
     except InvalidData as e:
-        raise click.BadParameter(e.message, param_hint="--key") from e
+        raise click.BadParameter(shown(e.message), param_hint="--key") from e
     outside: list[tuple[str, str]] = []
     for path in extra:
         notes = split_notes(path.read_text("utf-8", "replace"))
         if not notes:
-            click.echo(f"✗ {path.name} holds no checkpoint")
+            click.echo(f"✗ {path.name!r} holds no checkpoint")
             sys.exit(1)
         outside += [(f"{n} of {len(notes)} in {path.name}", note)
                     for n, note in enumerate(notes, start=1)]
@@ -69,13 +70,13 @@ def verify(db_path: Path, extra: tuple[Path, ...], keys: tuple[str, ...]) -> Non
     click.echo(f"{report.size} entries, {report.checkpoints} checkpoints checked"
                + ("" if trusted else " (signatures not checked: no --key given)"))
     for problem in report.problems:
-        click.echo(f"✗ {problem}")
+        click.echo(f"✗ {shown(problem)}")
     if report.first_bad_index is not None:
         click.echo(f"first bad index: {report.first_bad_index}")
     if report.first_bad_checkpoint is not None:
         click.echo(f"first checkpoint the log does not extend: {report.first_bad_checkpoint}")
     for problem in replayed or ():
-        click.echo(f"✗ {problem}")
+        click.echo(f"✗ {shown(problem)}")
     ok = report.ok and not replayed
     if replayed is not None and not replayed:
         click.echo("✓ the store's proposals, decisions and receipts agree with the log")

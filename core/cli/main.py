@@ -13,6 +13,7 @@ import sys
 from typing import Any, NoReturn
 
 from core.errors import FoureyesError
+from core.textsafety import shown
 
 # Modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -66,11 +67,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _exit_for(e: BaseException) -> NoReturn:
-    """The one plain sentence and exit code for an error no command handled."""
+    """The one plain sentence and exit code for an error no command handled.
+
+    Every message here may quote what someone else chose (a hostile server's error text, a
+    file name on a share), so each goes through `shown` (FoureyesError.diagnostics does)."""
     click = sys.modules.get("click")  # only its own errors can come from it
     if click is not None and isinstance(e, click.exceptions.Exit):
         sys.exit(e.exit_code)
     if click is not None and isinstance(e, click.ClickException):
+        e.message = shown(e.message)  # it may quote an argument, a share or a server
         e.show()
         sys.exit(2)
     if click is not None and isinstance(e, click.exceptions.Abort):
@@ -83,11 +88,12 @@ def _exit_for(e: BaseException) -> NoReturn:
         _say("Interrupted.")
         sys.exit(130)
     if isinstance(e, OSError):  # a file or socket problem the command did not expect
-        _say(f"error: [storage] {e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
+        _say(f"error: [storage] {shown(e.strerror or e)}"
+             + (f": {shown(e.filename)}" if e.filename else ""))
         sys.exit(1)
     if not isinstance(e, Exception):
         raise e
-    _say(f"error: [internal] {type(e).__name__}: {e} (please report this)")  # never a trace
+    _say(f"error: [internal] {type(e).__name__}: {shown(e)} (please report this)")  # no trace
     sys.exit(70)
 
 

@@ -8,6 +8,26 @@ from pathlib import Path
 import click
 
 
+class ShownFormatter(logging.Formatter):
+    """Log lines with their control, bidi and look-alike characters made visible.
+
+    The proxy's stderr is read on a terminal or in the agent host's log viewer, and what it
+    logs (the SDK's complaints about a request, an upstream's error) quotes text the agent
+    or the upstream server chose. Line breaks stay (a traceback), indented, so no line the
+    quoted text draws can pass for one of the proxy's own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from core.textsafety import shown_lines
+
+        return shown_lines(super().format(record), "    ")
+
+
+def stderr_handler() -> logging.Handler:
+    handler = logging.StreamHandler()
+    handler.setFormatter(ShownFormatter("foureyes mcp proxy: %(message)s"))
+    return handler
+
+
 def register(group: click.Group) -> None:
     group.add_command(mcp)
 
@@ -78,7 +98,7 @@ def proxy(config_path: Path | None, server_name: str, routes: tuple[str, ...],
     if listen is not None:  # refuse a bad bind before anything starts
         token = read_token(token_file)
         check_bind(parse_listen(listen)[0], allow_remote=allow_remote, token=token)
-    logging.basicConfig(level=logging.WARNING, format="foureyes mcp proxy: %(message)s")
+    logging.basicConfig(level=logging.WARNING, handlers=[stderr_handler()])
     runner = GatedRunner.from_config(config)
     runner.slice = max(0.1, progress_every)
     try:

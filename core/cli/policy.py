@@ -11,6 +11,7 @@ from core.bundle.trust import load_trust, read_limited
 from core.errors import InvalidData
 from core.policy.lint import lint
 from core.policy.model import MAX_POLICY_BYTES, Policy
+from core.textsafety import shown
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -39,10 +40,10 @@ def _load(file: Path) -> Policy:
 def check(file: Path) -> None:
     """Validate FILE, warn about rules that can never match, and print its hash last."""
     parsed = _load(file)
-    click.echo(f"policy {parsed.name!r}: {len(parsed.approvers)} approvers, "
+    click.echo(f"policy {shown(repr(parsed.name))}: {len(parsed.approvers)} approvers, "
                f"{len(parsed.gates)} gates, {len(parsed.rules)} rules, default {parsed.default}")
     for warning in lint(parsed):
-        click.echo(f"warning: {warning}")
+        click.echo(f"warning: {shown(warning)}")
     click.echo(parsed.hash)
 
 
@@ -69,8 +70,8 @@ def allowed_signers(file: Path, trust_path: Path | None) -> None:
             click.echo(f"error: [policy_hash] policy {parsed.hash} is not in {trust_path}",
                        err=True)
             sys.exit(EXIT_FAILED)
-    click.echo(f"# policy {parsed.name!r} {parsed.hash}")
+    click.echo(f"# policy {shown(repr(parsed.name))} {parsed.hash}")
     click.echo(parsed.allowed_signers(), nl=False)
-    click.echo(f"policy {parsed.name!r} {parsed.hash}"
+    click.echo(f"policy {shown(repr(parsed.name))} {parsed.hash}"
                + (" is in the trust file" if trust_path is not None
                   else ": compare this hash with your trust.toml"), err=True)

@@ -54,14 +54,15 @@ def sign(directory: Path, identity: str, key_file: Path | None) -> None:
 def verify(directory: Path, signers: Path, threshold: int) -> None:
     """Check every file and require THRESHOLD distinct valid signers."""
     from core.release import verify_release
+    from core.textsafety import shown
 
     report = verify_release(directory, signers, threshold)
     for who in report.valid_signers:
-        click.echo(f"✓ signed by {who}")
-    for code, message in report.problems:
-        click.echo(f"✗ [{code}] {message}")
+        click.echo(f"✓ signed by {shown(who)}")
+    for code, message in report.problems:  # they quote names from SHA256SUMS and .sig files
+        click.echo(f"✗ [{shown(code)}] {shown(message)}")
     if report.missing:
-        click.echo(f"missing signatures from: {', '.join(report.missing)}")
+        click.echo(f"missing signatures from: {shown(', '.join(report.missing))}")
     verdict = "VALID" if report.ok else "NOT VALID"
     click.echo(f"{verdict}: {len(report.valid_signers)} of {threshold} required signers")
     sys.exit(0 if report.ok else 1)

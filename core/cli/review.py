@@ -11,6 +11,7 @@ from core.cli.common import identity_options, queue_options, resolve_id, reviewe
 from core.formats import now_utc
 from core.policy import Policy
 from core.review import make_decision, render_proposal
+from core.textsafety import shown
 
 
 def register(group: click.Group) -> None:
@@ -32,20 +33,19 @@ def list_(server: str | None, folder: Path | None, ca: str | None, identity: str
     queue, _ = reviewer_queue(server, folder, identity, key_file, ca)
     views = queue.list_proposals()
     for problem in getattr(queue, "problems", []):
-        click.echo(f"warning: {problem.name}: {problem.message}", err=True)
+        click.echo(f"warning: {shown(problem.name)}: {shown(problem.message)}", err=True)
     if not views:
         click.echo("Nothing to review.")
     for v in views:
         p = v.proposal
         mine = " (you decided)" if v.my_decision else ""
-        click.echo(f"{v.hash[7:19]}  {v.status:<9} {p.route:<24} {p.data['expires_at']}  "
-                   f"{render_title(p)}{mine}")
+        click.echo(f"{v.hash[7:19]}  {shown(v.status):<9} {p.route:<24} "
+                   f"{p.data['expires_at']}  {render_title(p)}{mine}")
 
 
 def render_title(p) -> str:  # noqa: ANN001
-    from core.textsafety import reveal
-
-    return reveal(p.summary["title"])[0]
+    """The agent's title as one line: a line break in it must not draw a row of its own."""
+    return shown(p.summary["title"])
 
 
 @review.command("show")
@@ -106,4 +106,4 @@ def decide(proposal_id: str, approve: bool, reject: bool, reason: str, checked: 
     signed = make_decision(view.proposal, verdict=verdict, reason=reason, identity=identity,
                            signer=signer, now=now)
     ack = queue.submit_decision(view.hash, signed)
-    click.echo(f"{verdict} recorded for {view.hash} as {ack.decision_hash}")
+    click.echo(f"{verdict} recorded for {view.hash} as {shown(ack.decision_hash)}")

@@ -162,7 +162,9 @@ def serve(policy_path: Path, data_dir: Path, host: str, port: int, public_url: s
         click.echo(f"warning: listening on {host} without TLS: tokens and sessions cross "
                    "the network in clear. Use --tls-cert/--tls-key, or bind to 127.0.0.1 "
                    "behind a reverse proxy that terminates TLS.", err=True)
-    click.echo(f"policy {service.policy.name} {service.policy.hash}")
+    from core.textsafety import shown
+
+    click.echo(f"policy {shown(service.policy.name)} {service.policy.hash}")
     click.echo(f"log origin {signer.name}, verifier key {signer.verifier_key}")
     click.echo(f"log key {log_key}; data in {data_dir}")
     click.echo(f"checkpoints appended to {checkpoint_file}")

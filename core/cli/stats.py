@@ -157,20 +157,24 @@ def _dur(seconds: float | None) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
+    """The table; every name and text from the log goes through `shown` (a refused
+    decision's reviewer is whatever its writer claimed)."""
+    from core.textsafety import shown
+
     lines = [f"{report['log_entries']} log entries, {report['proposals']} proposals "
              f"({report['source']} log)", "",
              f"{'REVIEWER':<28} {'DECIDED':>7} {'APPROVE%':>8} {'REJECTS':>7} "
              f"{'REFUSED':>7} {'MEDIAN TIME':>11}"]
     for r in report["reviewers"]:
         rate = "-" if r["approval_rate"] is None else f"{100 * r['approval_rate']:.0f}%"
-        lines.append(f"{r['reviewer']:<28} {r['decisions']:>7} {rate:>8} {r['rejects']:>7} "
+        lines.append(f"{shown(r['reviewer']):<28} {r['decisions']:>7} {rate:>8} {r['rejects']:>7} "
                      f"{r['refused']:>7} {_dur(r['median_seconds_to_decide']):>11}")
     if not report["reviewers"]:
         lines.append("(no decisions yet)")
     lines += ["", "Pairs deciding on the same proposals:"]
     for p in report["pairs"]:
         flag = "  <- always together" if p["always"] else ""
-        lines.append(f"  {p['pair'][0]} + {p['pair'][1]}: {p['together']}{flag}")
+        lines.append(f"  {shown(p['pair'][0])} + {shown(p['pair'][1])}: {p['together']}{flag}")
     if not report["pairs"]:
         lines.append("  (none)")
     gap = report["first_to_second_approval_seconds"]
@@ -178,8 +182,9 @@ def render(report: dict[str, Any]) -> str:
               f"max {_dur(gap['max'])}", "",
               "Expired proposals (for the team's review; never retried):"]
     for e in report["expired"]:
-        lines.append(f"  {e['proposal'][:19]}  {e['route'] or '?':<24} requested by "
-                     f"{e['requester'] or '?'}  expired {e['expires_at'] or '?'}")
+        lines.append(f"  {shown(e['proposal'][:19])}  {shown(e['route'] or '?'):<24} "
+                     f"requested by {shown(e['requester'] or '?')}  "
+                     f"expired {shown(e['expires_at'] or '?')}")
     if not report["expired"]:
         lines.append("  (none)")
     return "\n".join(lines)
@@ -199,4 +204,4 @@ def stats(data_dir: Path | None, gate_state: Path | None, as_json: bool) -> None
     if (data_dir is None) == (gate_state is None):
         raise click.UsageError("give exactly one of --data DIR or --gate-state DIR")
     report = collect(data_dir or gate_state)
-    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+    click.echo(json.dumps(report, indent=2, ensure_ascii=True) if as_json else render(report))

@@ -18,6 +18,7 @@ import click
 from core.errors import InvalidData
 from core.formats.fields import identity as check_identity
 from core.formats.fields import parse_ttl
+from core.textsafety import shown
 
 DEFAULT_TOKEN_LIFETIME = "90d"
 ROLES = ("agent", "gate", "auditor")
@@ -140,8 +141,8 @@ def list_tokens(data_dir: Path, show_all: bool) -> None:
     for t in rows:
         state = t.state(now)
         if show_all or state == "active":
-            click.echo(f"{t.id:<12}  {t.role:<8}  {state:<7}  {_when(t.expires_at):<20}  "
-                       f"{t.identity}")
+            click.echo(f"{shown(t.id):<12}  {shown(t.role):<8}  {state:<7}  "
+                       f"{_when(t.expires_at):<20}  {shown(t.identity)}")
 
 
 @tokens.command("revoke")
@@ -156,4 +157,4 @@ def revoke(token_id: str, data_dir: Path) -> None:
         row = store.revoke_token(token_id)
     finally:
         store.close()
-    click.echo(f"revoked {row.role} token {row.id} of {row.identity}")
+    click.echo(f"revoked {shown(row.role)} token {shown(row.id)} of {shown(row.identity)}")

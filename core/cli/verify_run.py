@@ -20,22 +20,12 @@ from typing import NoReturn
 from core.bundle.trust import load_trust
 from core.bundle.verify import NotABundle, Report, verify_bundle_file
 from core.errors import InvalidData
-from core.textsafety import reveal
+from core.textsafety import shown  # every value from the bundle is printed through it
 
 EXIT_USAGE = 2
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what click.echo strips when not a terminal
 
 Echo = Callable[..., None]
-
-
-def shown(value: object) -> str:
-    """A value from the bundle as one line an auditor's terminal cannot be steered by.
-
-    Whoever wrote the bundle chose these strings (a policy name, a message quoting a
-    document): an escape sequence in one could erase the verdict line and print its own
-    "VALID" over an invalid bundle, and a line break or a bidi control could forge a line.
-    Every hidden, control or deceptive character is made visible instead."""
-    return reveal(str(value), single_line=True)[0]
 
 
 def render(report: Report) -> str:

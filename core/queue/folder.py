@@ -53,6 +53,7 @@ from core.queue.atomic import write_atomic
 from core.queue.base import FINAL_STATUSES, DecisionAck, ProposalView, Queue
 from core.queue.logcheck import ProposalLog
 from core.queue.safefs import Entry, ShareRoot, Taken, Unsafe, is_temporary
+from core.textsafety import shown
 
 _LOG = logging.getLogger("foureyes.folder")
 HEX_RE = re.compile(r"[0-9a-f]{64}")
@@ -207,7 +208,10 @@ class FolderQueue(Queue):
                                        "VALUES (?,?,?,?)", (key, name, code, message))
             if cur.rowcount == 0:
                 return
-        _LOG.warning("%s: [%s] %s: %s", self.root, code, name, message)
+        # on stderr of whoever runs this (Python's last-resort handler, or the app's log):
+        # a file name on the share is chosen by any share writer, escape sequences included
+        _LOG.warning("%s: [%s] %s: %s", shown(self.root), shown(code), shown(name),
+                     shown(message))
         if len(self.problems) >= MAX_PROBLEMS_SHOWN:
             self.problems_suppressed += 1
             return
