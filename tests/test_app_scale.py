@@ -39,15 +39,20 @@ def world() -> tuple[SampleWorld, Policy, list[ProposalView]]:
     return w, policy, views
 
 
-@pytest.fixture
-def window(qtbot, app_paths, world) -> MainWindow:  # noqa: F811
-    """A real window with no queue behind it; the test feeds it rows the way a sync does."""
-    _, policy, views = world
+def _shown_window(qtbot, app_paths) -> MainWindow:  # noqa: F811
     w = MainWindow(app_paths, Settings(identity=BOB), use_tray=False)
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
     qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, app_paths, world) -> MainWindow:  # noqa: F811
+    """A real window with no queue behind it; the test feeds it rows the way a sync does."""
+    _, policy, views = world
+    w = _shown_window(qtbot, app_paths)
     w.policy = policy
     w.model.apply(plan_sync({}, build_rows(views, policy, BOB), now_utc(), w.model.order()))
     qtbot.waitUntil(lambda: w.model.rowCount() == ROWS, timeout=WAIT_MS)
@@ -116,11 +121,7 @@ def test_a_narrowing_filter_searches_only_the_rows_shown(qtbot, window) -> None:
 def test_a_load_is_sorted_on_the_worker_and_formats_only_the_rows_on_screen(
         qtbot, app_paths, world, monkeypatch) -> None:  # noqa: F811
     _, policy, views = world
-    w = MainWindow(app_paths, Settings(identity=BOB), use_tray=False)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = _shown_window(qtbot, app_paths)
     sorts: list[str] = []
     real = models.sort_rows
 
