@@ -10,8 +10,9 @@ Three tables, every row immutable once committed:
 And one index, written in the transaction of each append: ``log_subjects (subject, idx)``
 files every entry under what it is about (`core.log.events.subjects`), so the entries of
 one proposal are one indexed range read, however long the log (issue "cost");
-``log_subjects_state`` holds how many entries it covers, so a log written before it (or by
-an older version) is indexed on open from there on, once.
+``log_subjects_state`` holds how many entries it covers (moved on with each checkpoint: an
+entry appended by this code is filed anyway), so a log written before the index (or by an
+older version) is filed on open from there on, once.
 
 So every operation costs O(log n) indexed lookups, never a scan and never a load of the
 tree: an append writes its leaf and the nodes it completes (one sibling read per level);
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from core.errors import InvalidData, TransportError
+from core.formats import Event
 from core.log.events import subjects
 from core.log.merkle import (
     EMPTY_ROOT,
@@ -221,10 +223,14 @@ class LogStore:
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, entry: bytes) -> int:
-        """Add one event; returns its index. Does not commit (see module docstring)."""
+    def append(self, entry: bytes | Event) -> int:
+        """Add one event (its bytes, or the Event `Event.make` parsed them into, which
+        spares parsing them again to file it); returns its index. Does not commit (see
+        module docstring)."""
+        event, entry = (entry, entry.raw) if isinstance(entry, Event) else (None, entry)
         if not isinstance(entry, bytes) or not entry or len(entry) > MAX_ENTRY_BYTES:
             raise InvalidData("format", "a log entry must be 1 byte to 64 KiB")
+        about = subjects(entry if event is None else event)
         with _storage("append to the log"):
             conn = self.conn
             index = self._size(conn)
@@ -235,8 +241,7 @@ class LogStore:
                 node = node_hash(self._node(conn, level, i - 1), node)
                 level, i = level + 1, i >> 1
                 conn.execute(I_NODE, (level, i, node))
-            conn.executemany(I_SUBJECT, [(s, index) for s in subjects(entry)])
-            conn.execute(U_INDEXED, (index + 1,))
+            conn.executemany(I_SUBJECT, [(s, index) for s in about])
         return index
 
     def sign_checkpoint(self, signer: LogSigner) -> str:
@@ -249,6 +254,7 @@ class LogStore:
             note = signer.sign_checkpoint(size, EMPTY_ROOT if size == 0 else
                                           self._mth(conn, 0, size))
             conn.execute(I_CHECKPOINT, (size, note))
+            conn.execute(U_INDEXED, (size,))  # every entry since the open was filed
         return note
 
     @staticmethod
