@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from core.bundle.archive import write_members
 from core.errors import InvalidData
-from core.formats import Event, Proposal, canonical
+from core.formats import Proposal, canonical
+from core.log.events import subjects
 from core.log.note import parse_checkpoint
 from core.log.store import LogStore
 from core.policy import Policy, SignedDecision
@@ -40,25 +41,40 @@ def build_bundle(*, proposal: bytes, policy: bytes, decisions: Sequence[SignedDe
 def proposal_entries(store: LogStore, proposal_hash: str, size: int | None = None, *,
                      policy_hash: str | None = None) -> tuple[str, dict[int, bytes], dict[int, list[bytes]]]:
     """The checkpoint of `size` (default: the latest), the log entries about one proposal up
-    to it (plus the activation of its policy), and their inclusion proofs."""
+    to it (plus the last activation of its policy before the first of them), and their
+    inclusion proofs.
+
+    Found through the log's subject index (a few indexed reads, whatever the log's length),
+    which is not evidence: every entry it names is parsed again and must be about what it
+    is filed under, else the log is refused as damaged. An index row deleted would leave an
+    entry out; `foureyes log verify` compares the index with the entries, and a gate's
+    logcheck refuses a log that lacks a decision it is shown."""
     note = store.latest_checkpoint() if size is None else store.checkpoint_covering(size)
     if note is None:
         raise InvalidData("checkpoint", "the log has no signed checkpoint of that size")
     size = parse_checkpoint(note).size
-    entries: dict[int, bytes] = {}
-    activation: int | None = None  # the last activation of the pinned policy before it
-    for index in range(size):
-        raw = store.entry(index)
-        event = Event.from_bytes(raw)
-        if event.get("proposal") == proposal_hash:
-            entries[index] = raw
-        elif event.type == "policy.activated" and event.get("policy") == policy_hash \
-                and not entries:
-            activation = index
-    if activation is not None:
-        entries[activation] = store.entry(activation)
+    entries = {i: _filed(store, i, "proposal:" + proposal_hash)
+               for i in store.about("proposal:" + proposal_hash, size)}
+    if policy_hash is not None:
+        first = min(entries, default=size)
+        activation = store.last_about("policy:" + policy_hash, first)
+        if activation is not None:
+            entries[activation] = _filed(store, activation, "policy:" + policy_hash)
     proofs = {i: store.inclusion_proof(i, size) for i in entries}
     return note, entries, proofs
+
+
+def _filed(store: LogStore, index: int, subject: str) -> bytes:
+    """Entry `index`, which the subject index files under `subject`: refused unless it is."""
+    try:
+        raw = store.entry(index)
+    except InvalidData as e:
+        raise InvalidData("log_damaged", f"the log's subject index names entry {index}, "
+                          "which the log lacks") from e
+    if subject not in subjects(raw):
+        raise InvalidData("log_damaged", f"the log's subject index files entry {index} under "
+                          "a proposal or policy it is not about")
+    return raw
 
 
 def bundle_from_log(store: LogStore, *, proposal: bytes, policy: bytes,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.errors import InvalidData
 from core.formats import Event
 
 
@@ -56,3 +57,26 @@ def recorded_for(entries: Iterable[bytes], proposal_hash: str) -> Recorded:
             receipts.append(event.data["receipt"])
     return Recorded(proposal_hash, submitted, tuple(decisions), refused, expired,
                     tuple(receipts))
+
+
+def subjects(entry: bytes | Event) -> tuple[str, ...]:
+    """The keys under which the log's subject index (`core.log.store`) files one entry:
+    ``proposal:<hash>`` for an event about a proposal, ``policy:<hash>`` for a
+    ``policy.activated``. An entry that is not an event has none (the verifier reports it).
+    An Event is taken as parsed (`Event.make` parsed its bytes already).
+
+    The one definition of what an entry is about: the store files entries by it and
+    `core.bundle.build.proposal_entries` checks every entry the index returns against it."""
+    if isinstance(entry, Event):
+        event = entry
+    else:
+        try:
+            event = Event.from_bytes(entry)
+        except InvalidData:
+            return ()
+    out = []
+    if (proposal := event.get("proposal")) is not None:
+        out.append("proposal:" + proposal)
+    if event.type == "policy.activated":
+        out.append("policy:" + event.data["policy"])
+    return tuple(out)

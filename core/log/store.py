@@ -7,6 +7,13 @@ Three tables, every row immutable once committed:
   leaves; node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level);
 - ``log_checkpoints (size, note)``: every signed note, by tree size.
 
+And one index, written in the transaction of each append: ``log_subjects (subject, idx)``
+files every entry under what it is about (`core.log.events.subjects`), so the entries of
+one proposal are one indexed range read, however long the log (issue "cost");
+``log_subjects_state`` holds how many entries it covers (moved on with each checkpoint: an
+entry appended by this code is filed anyway), so a log written before the index (or by an
+older version) is filed on open from there on, once.
+
 So every operation costs O(log n) indexed lookups, never a scan and never a load of the
 tree: an append writes its leaf and the nodes it completes (one sibling read per level);
 the root of any size s ≤ n folds the popcount(s) nodes covering [0, s); every hash an RFC
@@ -35,6 +42,8 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from core.errors import InvalidData, TransportError
+from core.formats import Event
+from core.log.events import subjects
 from core.log.merkle import (
     EMPTY_ROOT,
     consistency_path,
@@ -55,6 +64,10 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
     "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_subjects (subject TEXT NOT NULL, idx INTEGER NOT NULL, "
+    "PRIMARY KEY (subject, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS log_subjects_state (one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "indexed INTEGER NOT NULL)",
 )
 
 # The hot queries, each one indexed lookup (tests/test_log_cost.py checks their plans).
@@ -70,6 +83,11 @@ Q_LATEST = ("SELECT note FROM log_checkpoints WHERE size=(SELECT MAX(size) FROM 
 I_ENTRY = "INSERT INTO log_entries (idx, entry, leaf) VALUES (?, ?, ?)"
 I_NODE = "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"
 I_CHECKPOINT = "INSERT OR REPLACE INTO log_checkpoints (size, note) VALUES (?, ?)"
+Q_ABOUT = "SELECT idx FROM log_subjects WHERE subject=? AND idx<? ORDER BY idx"
+Q_LAST_ABOUT = "SELECT MAX(idx) FROM log_subjects WHERE subject=? AND idx<?"
+Q_INDEXED = "SELECT indexed FROM log_subjects_state WHERE one=1"
+I_SUBJECT = "INSERT OR IGNORE INTO log_subjects (subject, idx) VALUES (?, ?)"
+U_INDEXED = "INSERT OR REPLACE INTO log_subjects_state (one, indexed) VALUES (1, ?)"
 
 
 @contextmanager
@@ -98,6 +116,7 @@ class LogStore:
             self._backfill(conn)
             if conn.in_transaction and not was_open:
                 conn.commit()
+            self._index_subjects(conn, was_open)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -148,6 +167,19 @@ class LogStore:
             rows = self.conn.execute(Q_ENTRIES, (start, stop)).fetchall()
         return [bytes(r[0]) for r in rows]
 
+    def about(self, subject: str, stop: int) -> list[int]:
+        """The indices before ``stop`` filed under ``subject``, in order (one indexed range
+        read). The index is not evidence: callers check each entry it names (see
+        `core.bundle.build.proposal_entries`)."""
+        with _storage("read the log"):
+            return [r[0] for r in self.conn.execute(Q_ABOUT, (subject, stop)).fetchall()]
+
+    def last_about(self, subject: str, stop: int) -> int | None:
+        """The last index before ``stop`` filed under ``subject``, if any."""
+        with _storage("read the log"):
+            (idx,) = self.conn.execute(Q_LAST_ABOUT, (subject, stop)).fetchone()
+        return idx
+
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 9162 PATH(index, D[0:size]) for any size up to the current one."""
         with _storage("read the log"):
@@ -191,10 +223,14 @@ class LogStore:
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, entry: bytes) -> int:
-        """Add one event; returns its index. Does not commit (see module docstring)."""
+    def append(self, entry: bytes | Event) -> int:
+        """Add one event (its bytes, or the Event `Event.make` parsed them into, which
+        spares parsing them again to file it); returns its index. Does not commit (see
+        module docstring)."""
+        event, entry = (entry, entry.raw) if isinstance(entry, Event) else (None, entry)
         if not isinstance(entry, bytes) or not entry or len(entry) > MAX_ENTRY_BYTES:
             raise InvalidData("format", "a log entry must be 1 byte to 64 KiB")
+        about = subjects(entry if event is None else event)
         with _storage("append to the log"):
             conn = self.conn
             index = self._size(conn)
@@ -205,6 +241,7 @@ class LogStore:
                 node = node_hash(self._node(conn, level, i - 1), node)
                 level, i = level + 1, i >> 1
                 conn.execute(I_NODE, (level, i, node))
+            conn.executemany(I_SUBJECT, [(s, index) for s in about])
         return index
 
     def sign_checkpoint(self, signer: LogSigner) -> str:
@@ -217,7 +254,28 @@ class LogStore:
             note = signer.sign_checkpoint(size, EMPTY_ROOT if size == 0 else
                                           self._mth(conn, 0, size))
             conn.execute(I_CHECKPOINT, (size, note))
+            conn.execute(U_INDEXED, (size,))  # every entry since the open was filed
         return note
+
+    @staticmethod
+    def _index_subjects(conn: sqlite3.Connection, was_open: bool) -> None:
+        """Once, for entries appended before the subject index existed (or by a version
+        without it): file them from the stored high-water mark on, FETCH entries at a
+        time, in one transaction with the new mark."""
+        row = conn.execute(Q_INDEXED).fetchone()
+        indexed, size = (0 if row is None else row[0]), LogStore._size(conn)
+        if row is not None and indexed >= size:
+            return
+        if not was_open:
+            conn.execute("BEGIN IMMEDIATE")
+        entries = conn.cursor()
+        entries.execute(Q_STREAM, (indexed,))
+        while rows := entries.fetchmany(FETCH):
+            conn.executemany(I_SUBJECT, [(s, idx) for idx, entry, _leaf in rows
+                                         for s in subjects(bytes(entry))])
+        conn.execute(U_INDEXED, (size,))
+        if not was_open:
+            conn.commit()
 
     def _backfill(self, conn: sqlite3.Connection) -> None:
         """Once, for a log written before log_nodes existed: compute its nodes in one pass."""
@@ -333,7 +391,10 @@ def verify_store(db: sqlite_utils.Database, trusted: list[LogVerifier],
             return report
     outside = [(x, x) if isinstance(x, str) else x for x in extra_checkpoints]
     due = _due_checkpoints(conn, report, trusted, outside, start)
-    good, unreached = _stream(conn, report, start, size, stack, due)
+    filed = _SubjectDigest.open(conn) if start == 0 else None
+    good, unreached = _stream(conn, report, start, size, stack, due, filed)
+    if filed is not None and good == size:
+        filed.check(conn, report, size)
     for cp in unreached:  # what the stream never reached: beyond the good entries
         kept = cp.position is not None
         why = "its entries were deleted" if kept and cp.size > size else \
@@ -410,8 +471,8 @@ def _due_checkpoints(conn: sqlite3.Connection, report: StoreReport,
 
 
 def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int,
-            stack: list[tuple[int, int, bytes]],
-            due: Iterator[_Due]) -> tuple[int, Iterator[_Due]]:
+            stack: list[tuple[int, int, bytes]], due: Iterator[_Due],
+            filed: _SubjectDigest | None = None) -> tuple[int, Iterator[_Due]]:
     """The one pass: rehash the entries from ``start`` on, block by aligned block; compare
     every recomputed subtree hash with the stored one and each due checkpoint's root with
     the root at its size. ``stack`` is the compact range at ``start`` as (level, index,
@@ -424,7 +485,7 @@ def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int
     p = start
     while True:
         want = min(BLOCK, p & -p or BLOCK, size - p)
-        leaves, bad = _leaves(entries, p, want, report)
+        leaves, bad = _leaves(entries, p, want, report, filed)
         levels = _levels(leaves)
         for level in range(1, len(levels)):
             stored.check_range(level, p >> level, levels[level])
@@ -469,8 +530,8 @@ def _stream(conn: sqlite3.Connection, report: StoreReport, start: int, size: int
     return p, itertools.chain([] if nxt is None else [nxt], due)
 
 
-def _leaves(entries: sqlite3.Cursor, first: int, want: int,
-            report: StoreReport) -> tuple[list[bytes], int | None]:
+def _leaves(entries: sqlite3.Cursor, first: int, want: int, report: StoreReport,
+            filed: _SubjectDigest | None = None) -> tuple[list[bytes], int | None]:
     """The next ``want`` leaf hashes, recomputed from the entries (read FETCH at a time),
     up to the first entry that is missing or does not hash to its stored leaf (its index
     is the second value, else None)."""
@@ -483,6 +544,8 @@ def _leaves(entries: sqlite3.Cursor, first: int, want: int,
             return leaves, at
         report.entries_read += len(rows)
         idxs, blobs, kept = zip(*rows, strict=True)
+        if filed is not None:
+            filed.add_entries(idxs, blobs)
         calc = [sha(b"\x00" + e).digest() for e in blobs]
         if list(idxs) != list(range(at, at + len(rows))) or calc != list(kept):
             k = next(k for k in range(len(rows)) if idxs[k] != at + k or calc[k] != kept[k])
@@ -563,3 +626,56 @@ class _StoredNodes:
         if extra or self.conn.execute("SELECT 1 FROM log_nodes WHERE level>? LIMIT 1",
                                       (top,)).fetchone():
             self.problem = ("the log stores subtree hashes beyond its entries", size)
+
+
+class _SubjectDigest:
+    """The subject index compared with the entries in the one streamed pass, in bounded
+    memory: both sides are summed as a set digest (the sum of SHA-256 of each (subject,
+    index) pair, mod 2^256, and their count), the entries' side as they stream by, the
+    index's side by one read of its rows. A row deleted from the index would leave an
+    entry out of a proposal's bundle; a row added is refused when read, and caught here.
+
+    Only entries the stored high-water mark says are filed are compared: a log written
+    before the index existed is filed when a LogStore next opens it, never by a
+    read-only verification."""
+
+    def __init__(self, indexed: int) -> None:
+        self.indexed = indexed
+        self.count = 0
+        self.total = 0
+
+    @classmethod
+    def open(cls, conn: sqlite3.Connection) -> _SubjectDigest | None:
+        try:
+            row = conn.execute(Q_INDEXED).fetchone()
+        except sqlite3.OperationalError:
+            return None  # a log written before the index existed
+        return cls(0 if row is None else row[0])
+
+    @staticmethod
+    def _pair(subject: str, idx: int) -> int:
+        return int.from_bytes(hashlib.sha256(b"%d\x00%s" % (idx, subject.encode())).digest())
+
+    def add_entries(self, idxs: Iterable[int], blobs: Iterable[bytes]) -> None:
+        for idx, blob in zip(idxs, blobs, strict=True):
+            if idx < self.indexed:
+                for subject in subjects(bytes(blob)):
+                    self.count += 1
+                    self.total += self._pair(subject, idx)
+
+    def check(self, conn: sqlite3.Connection, report: StoreReport, size: int) -> None:
+        """Rows filed beyond the entries (left by a truncation, which the checkpoint file
+        catches) are not compared: a later entry at that index is refused when read."""
+        count = total = 0
+        rows = conn.execute("SELECT subject, idx FROM log_subjects")
+        while batch := rows.fetchmany(FETCH * 16):
+            for subject, idx in batch:
+                if isinstance(idx, int) and idx >= size:
+                    continue
+                count += 1
+                total += self._pair(subject, idx) if isinstance(subject, str) and \
+                    isinstance(idx, int) and 0 <= idx < self.indexed else 1
+        if count != self.count or total % 2**256 != self.total % 2**256:
+            report.problems.append(
+                f"the log's subject index disagrees with its entries ({count} rows for "
+                f"{self.count} expected): a bundle or gate could be shown too few entries")

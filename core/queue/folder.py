@@ -436,7 +436,7 @@ class FolderQueue(Queue):
     def _event(self, kind: str, **fields: str) -> None:
         from core.formats import Event
 
-        self.log.append(Event.make(kind, self.clock(), **fields).raw)
+        self.log.append(Event.make(kind, self.clock(), **fields))
         self.log.sign_checkpoint(self.log_signer)
 
     def _counted(self, proposal_hash: str) -> list[SignedDecision]:

@@ -271,7 +271,7 @@ class ServerStore:
         its COMMIT, covers it (see `_commit`)."""
         if not getattr(self._local, "writing", False):
             raise TransportError("storage", "log events are written inside write()")
-        index = self.log.append(Event.make(kind, at, **fields).raw)
+        index = self.log.append(Event.make(kind, at, **fields))
         self._local.signer = signer
         return index
 
