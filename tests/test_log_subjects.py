@@ -20,6 +20,7 @@ from core.formats import Event
 from core.log import store as store_module
 from core.log.note import LogSigner, parse_checkpoint
 from core.log.store import LogStore, verify_store
+from tests.sql_counting import Steps
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 TARGET, POLICY, OTHER_POLICY = (f"sha256:{'a' * 64}", f"sha256:{'b' * 64}",
@@ -81,32 +82,12 @@ def _scan(store: LogStore, proposal_hash: str, policy_hash: str | None) -> dict[
     return entries
 
 
-class Counted:
-    """Statements and VM steps on one connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn, self.steps, self.statements = conn, 0, []
-
-    def _tick(self) -> int:
-        self.steps += 1
-        return 0
-
-    def __enter__(self) -> Counted:
-        self.conn.set_progress_handler(self._tick, 1)
-        self.conn.set_trace_callback(self.statements.append)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.set_progress_handler(None, 1)
-        self.conn.set_trace_callback(None)
-
-
-def _cost(conn: sqlite3.Connection, store: LogStore, monkeypatch) -> Counted:
+def _cost(conn: sqlite3.Connection, store: LogStore, monkeypatch) -> Steps:
     """The cost of finding the entries, without their inclusion proofs (O(log n) each,
     counted separately)."""
     with monkeypatch.context() as m:
         m.setattr(store, "inclusion_proof", lambda index, size: [])
-        with Counted(conn) as c:
+        with Steps(conn) as c:
             _, entries, _ = proposal_entries(store, TARGET, policy_hash=POLICY)
     assert len(entries) == 4
     return c
@@ -116,12 +97,12 @@ def test_cost_does_not_grow_with_history(tmp_path, monkeypatch):
     small = _cost(*_store(tmp_path / "small.sqlite", 50), monkeypatch)
     large = _cost(*_store(tmp_path / "large.sqlite", 2000), monkeypatch)
     assert len(small.statements) == len(large.statements), large.statements[:20]
-    assert large.steps <= small.steps + small.steps // 20 + 50, (small.steps, large.steps)
+    assert large.count <= small.count + small.count // 20 + 50, (small.count, large.count)
 
 
 def test_proofs_cost_log_n_each(tmp_path):
     conn, store = _store(tmp_path / "log.sqlite", 2000)
-    with Counted(conn) as c:
+    with Steps(conn) as c:
         _, entries, proofs = proposal_entries(store, TARGET, policy_hash=POLICY)
     bound = 10 + len(entries) * 2 * store.size.bit_length()
     assert len(c.statements) <= bound, len(c.statements)
@@ -167,14 +148,14 @@ def test_older_store_is_indexed_once_on_open(tmp_path):
     conn.execute("COMMIT")
     conn.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    with Counted(conn) as c:
+    with Steps(conn) as c:
         third = LogStore(sqlite_utils.Database(conn))
     assert proposal_entries(third, TARGET, policy_hash=POLICY) == want
     assert any("idx>=100 " in s for s in c.statements), c.statements
     # Opening an indexed store files nothing.
     conn.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    with Counted(conn) as c:
+    with Steps(conn) as c:
         LogStore(sqlite_utils.Database(conn))
     assert not any("INSERT" in s for s in c.statements), c.statements
     assert verify_store(sqlite_utils.Database(conn), [SIGNER.verifier]).ok

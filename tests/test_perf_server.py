@@ -26,6 +26,7 @@ from core.server import service as service_module
 from core.server.auth import Caller
 from core.server.service import Limits, QueueService
 from core.server.store import ServerStore
+from tests.sql_counting import Steps
 
 BOB, CAROL = "bob@example.com", "carol@example.com"
 SMALL, LARGE = 20, 4000
@@ -42,28 +43,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-class Steps:
-    """Counts VM instructions and records statements on one connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.count = 0
-        self.statements: list[str] = []
-
-    def _tick(self) -> int:
-        self.count += 1
-        return 0
-
-    def __enter__(self) -> Steps:
-        self.conn.set_progress_handler(self._tick, 1)
-        self.conn.set_trace_callback(self.statements.append)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.set_progress_handler(None, 1)
-        self.conn.set_trace_callback(None)
 
 
 def _service(tmp_path, world: SampleWorld, history: int, clock: Clock,
