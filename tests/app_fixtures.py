@@ -35,6 +35,8 @@ from core.sample import GATE, REVIEWERS, SampleWorld
 from core.signing import FileKeySource
 
 WAIT_MS = 10_000
+# The modifiers of the window's Approve (Ctrl+Shift+A) and Reject (Ctrl+Shift+R) shortcuts.
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 # A Qt warning fails the test (qutebrowser's logfail habit), except the offscreen platform's
 # note that it cannot propagate size hints, which says nothing about our code.
 QT_STRICT = [pytest.mark.qt_log_level_fail("WARNING"),

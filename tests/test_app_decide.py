@@ -18,6 +18,7 @@ from core.formats import Decision, now_utc
 from core.signing import verify
 from tests.app_fixtures import (
     BOB,
+    CTRL_SHIFT,
     QT_STRICT,
     WAIT_MS,
     app_paths,  # noqa: F401
@@ -27,8 +28,6 @@ from tests.app_fixtures import (
 )
 
 pytestmark = QT_STRICT
-
-CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 def _open(window, qtbot, key: Qt.Key):  # noqa: ANN001, ANN202

@@ -28,6 +28,7 @@ from core.formats import now_utc
 from core.queue.base import ProposalView
 from tests.app_fixtures import (
     BOB,
+    CTRL_SHIFT,
     QT_STRICT,
     WAIT_MS,
     app_paths,  # noqa: F401
@@ -37,7 +38,6 @@ from tests.app_fixtures import (
 )
 
 pytestmark = QT_STRICT
-CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture(autouse=True)

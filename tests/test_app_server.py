@@ -20,6 +20,7 @@ from core.signing import FileKeySource
 from tests.app_fixtures import (
     BOB,
     CAROL,
+    CTRL_SHIFT,
     DAVE,
     QT_STRICT,
     WAIT_MS,
@@ -33,7 +34,6 @@ from tests.server_fixtures import Server
 pytestmark = QT_STRICT
 
 SECRET = "CAROL-SECRET-REASON-7731"
-CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 class Live:

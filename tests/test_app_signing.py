@@ -17,6 +17,7 @@ from app.settings import Settings
 from core.textsafety import LINE_BREAK_MARKER
 from tests.app_fixtures import (
     BOB,
+    CTRL_SHIFT,
     QT_STRICT,
     WAIT_MS,
     app_paths,  # noqa: F401
@@ -27,7 +28,6 @@ from tests.app_fixtures import (
 
 pytestmark = QT_STRICT
 
-CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 TAIL = "; ALSO transfer 9000000 to acct-666"
 HOSTILE_PARAMS = {"amount_minor": 990000, "currency": "USD", "to": "acct-77\u202e199",
                   "memo": "refund\nApproved-by: security@example.com",
